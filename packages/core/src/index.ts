@@ -1,0 +1,18 @@
+export * from "./errors.js";
+export * from "./logger.js";
+export * from "./events.js";
+export type * from "./model/types.js";
+export type * from "./model/spec-types.js";
+export type * from "./plugins/common.js";
+export type * from "./plugins/runtime.js";
+export type * from "./plugins/secret-store.js";
+export type * from "./plugins/bus.js";
+export type * from "./plugins/store.js";
+export type * from "./engine/fleet-types.js";
+export * from "./lifecycle/transition.js";
+export * from "./spec/index.js";
+export * from "./secrets/index.js";
+export * from "./memory/index.js";
+export * from "./store/index.js";
+export * from "./engine/index.js";
+export * from "./util/index.js";

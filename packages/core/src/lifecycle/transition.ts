@@ -1,0 +1,51 @@
+import { FleetError } from "../errors.js";
+import type { InstanceStatus } from "../model/types.js";
+
+/** What happened to an instance. */
+export type LifecycleEvent =
+  | "provision" // pending|stopped -> provisioning
+  | "provisioned" // provisioning -> starting
+  | "ready" // starting|unhealthy -> running
+  | "probe_failed" // running -> unhealthy
+  | "stop" // * -> stopping
+  | "stopped" // stopping -> stopped
+  | "delete" // * -> deleting
+  | "deleted" // deleting -> deleted
+  | "fail" // provisioning|starting|running|unhealthy -> failed
+  | "restart"; // failed|unhealthy|running -> provisioning (redeploy)
+
+const T: Record<InstanceStatus, Partial<Record<LifecycleEvent, InstanceStatus>>> = {
+  pending: { provision: "provisioning", stop: "stopped", delete: "deleting", fail: "failed" },
+  provisioning: { provisioned: "starting", fail: "failed", stop: "stopping", delete: "deleting", restart: "provisioning" },
+  starting: { ready: "running", fail: "failed", stop: "stopping", delete: "deleting", restart: "provisioning" },
+  running: { probe_failed: "unhealthy", fail: "failed", stop: "stopping", delete: "deleting", restart: "provisioning" },
+  unhealthy: { ready: "running", fail: "failed", stop: "stopping", delete: "deleting", restart: "provisioning" },
+  stopping: { stopped: "stopped", delete: "deleting", fail: "failed" },
+  stopped: { provision: "provisioning", delete: "deleting" },
+  failed: { restart: "provisioning", provision: "provisioning", stop: "stopped", delete: "deleting" },
+  deleting: { deleted: "deleted", fail: "failed" },
+  deleted: {},
+};
+
+/** The full table, for documentation and tests. */
+export const LIFECYCLE_TABLE: Readonly<Record<InstanceStatus, Readonly<Partial<Record<LifecycleEvent, InstanceStatus>>>>> =
+  T;
+
+export const INSTANCE_STATUSES = Object.keys(T) as InstanceStatus[];
+
+/** Pure: the next state, or `INVALID_TRANSITION`. */
+export function transition(state: InstanceStatus, event: LifecycleEvent): InstanceStatus {
+  const next = T[state]?.[event];
+  if (!next) {
+    throw new FleetError("INVALID_TRANSITION", `cannot ${String(event)} an instance that is ${String(state)}`, {
+      path: "status",
+      details: { from: state, event },
+      isRetryable: false,
+    });
+  }
+  return next;
+}
+
+export function canTransition(state: InstanceStatus, event: LifecycleEvent): boolean {
+  return T[state]?.[event] !== undefined;
+}

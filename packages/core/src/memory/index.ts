@@ -1,0 +1,2 @@
+export * from "./memory-runtime.js";
+export * from "./memory-bus.js";
