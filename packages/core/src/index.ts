@@ -3,6 +3,7 @@ export * from "./logger.js";
 export * from "./events.js";
 export type * from "./model/types.js";
 export type * from "./model/spec-types.js";
+export * from "./model/spec-guards.js";
 export type * from "./plugins/common.js";
 export type * from "./plugins/runtime.js";
 export type * from "./plugins/secret-store.js";

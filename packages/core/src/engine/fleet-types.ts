@@ -55,6 +55,11 @@ export interface FleetOptions {
   logger?: Logger;
   role?: FleetRole;
   probes?: HealthProbe[];
+  /**
+   * Stable id of this process among workers sharing a store (default `"local"`). Instances on
+   * process-local runtimes belong to the worker that deployed them; give each worker its own id.
+   */
+  workerId?: string;
   /** CloudEvents `source`. */
   source?: string;
   reconciler?: {
@@ -66,6 +71,10 @@ export interface FleetOptions {
     backoffMaxMs?: number;
     /** Bus consumer group of the reconciler. */
     group?: string;
+    /** Running this long resets the crash-loop counter. */
+    stableAfterMs?: number;
+    /** A started instance that is not ready within this fails. */
+    startTimeoutMs?: number;
   };
   health?: {
     defaultIntervalMs?: number;
@@ -164,6 +173,10 @@ export interface Fleet {
   /** How to reach a running instance, with resolved upstream credentials (gateway use only). */
   connection(idOrName: string, options?: CallOptions): Promise<InstanceConnection>;
   registerProbe(probe: HealthProbe): void;
+  /** Resolves when this process's reconciler has nothing queued or running (tests, graceful hand-over). */
+  idle(): Promise<void>;
+  /** Reconciles every instance once now; resolves when the pass is done. */
+  resync(): Promise<void>;
   /** Runtime for a spec type, if configured. */
   runtimeFor(type: string): RuntimeBackend | undefined;
   /** Reachability of store, bus, secrets and runtimes (for `/ready`). */

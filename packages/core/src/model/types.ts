@@ -75,6 +75,11 @@ export interface Instance {
   spec_hash: string;
   /** Endpoint the runtime reported (Streamable HTTP or SSE URL), when running. */
   endpoint?: string | null;
+  /**
+   * The worker that last deployed it (for runtimes local to one process, such as the memory and
+   * process runtimes, only that worker can observe it).
+   */
+  observed_by?: string | null;
   /** Consecutive failed starts (crash loop counter), reset when running is reached. */
   restart_count: number;
   created_at: string;

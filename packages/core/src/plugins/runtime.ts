@@ -70,6 +70,12 @@ export interface RuntimeEvent {
 }
 
 export interface RuntimeCapabilities {
+  /**
+   * Objects are visible to every fleet process with the same configuration (Podman on one host,
+   * Kubernetes). When false (memory, process, url), an instance belongs to the worker that deployed
+   * it (`observed_by`) and other workers leave it alone.
+   */
+  shared?: boolean;
   logs?: boolean;
   watch?: boolean;
   stdio?: boolean;

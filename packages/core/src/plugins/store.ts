@@ -13,8 +13,8 @@ export interface StoreChange<T> {
 }
 
 /**
- * One collection with optimistic concurrency. Stores return copies: mutating a returned document
- * never changes the store.
+ * One collection with optimistic concurrency. Stores return documents that cannot change the store:
+ * copies or deeply frozen objects (the built-in stores freeze). Build a new object to update.
  */
 export interface Repository<T extends Revisioned> {
   get(id: string, options?: CallOptions): Promise<T | undefined>;
@@ -28,6 +28,11 @@ export interface Repository<T extends Revisioned> {
   update(doc: T, options?: CallOptions): Promise<T>;
   /** Resolves true when something was deleted. With `expectedRevision`, a mismatch throws `CONFLICT`. */
   delete(id: string, options?: CallOptions & { expectedRevision?: number }): Promise<boolean>;
+  /**
+   * Optional, indexed: documents whose `name` equals `name` (names are unique among live documents,
+   * so usually zero or one). The engine falls back to `list()` when absent.
+   */
+  findByName?(name: string, options?: CallOptions): Promise<T[]>;
   /** Calls the listener on every change made through this store. Returns an unsubscribe function. */
   watch?(listener: (change: StoreChange<T>) => void): () => void;
 }

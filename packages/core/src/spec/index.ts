@@ -1,1 +1,10 @@
-export {};
+export * from "./container-request.js";
+export * from "./env-schema.js";
+export * from "./env-validate.js";
+export * from "./image-ref.js";
+export * from "./parse-spec.js";
+export * from "./quantities.js";
+export * from "./server-definition.js";
+export * from "./spec-hash.js";
+export * from "./template.js";
+export { wireSpecSchema } from "./wire-schemas.js";

@@ -1,1 +1,3 @@
-export {};
+export * from "./memory-store.js";
+export * from "./file-store.js";
+export { deepFreeze } from "./table.js";

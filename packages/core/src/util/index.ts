@@ -1,1 +1,2 @@
-export {};
+export * from "./async.js";
+export * from "./stable-json.js";

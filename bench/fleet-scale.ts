@@ -1,0 +1,91 @@
+/**
+ * pnpm bench fleet-scale: N instances on the memory runtime (memory bus + store + secrets).
+ * converge_s: create all until every one is running; resync_ms: one full reconcile pass over the
+ * converged fleet (median of several); heap_bytes_per_instance: heap growth / N after GC.
+ * Baseline measured side by side: the same N documents written straight into a memory store
+ * (no validation, no events, no reconcile), so the ratio shows what the engine adds.
+ * Sizes 1k, 5k, 10k show how each figure grows. Requires --expose-gc for the heap figure.
+ */
+import { createFleet, memoryRuntime, memoryStore } from "@mcpfleet/core";
+
+const SIZES = (process.env.FLEET_SCALE_SIZES ?? "1000,5000,10000").split(",").map(Number);
+const gc = (globalThis as { gc?: () => void }).gc;
+const heap = () => {
+  gc?.();
+  gc?.();
+  return process.memoryUsage().heapUsed;
+};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const spec = (i: number) => ({
+  type: "docker",
+  image: "mcp/filesystem:latest",
+  port: 8001,
+  environment: { ALLOWED_DIRECTORIES: "/tmp", INDEX: String(i) },
+  resources: { memory_limit: "256m", cpu_limit: "0.5" },
+});
+
+async function baseline(n: number): Promise<number> {
+  const store = memoryStore();
+  const t0 = performance.now();
+  const now = new Date().toISOString();
+  for (let i = 0; i < n; i++) {
+    await store.instances.create({
+      id: `b${i}`, name: `b${i}`, server_spec_id: null, json_spec: spec(i), status: "running", status_reason: null,
+      desired_state: "running", generation: 1, observed_generation: 1, spec_hash: "h", endpoint: null, observed_by: null,
+      restart_count: 0, created_at: now, updated_at: now,
+    });
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+async function measure(n: number) {
+  const before = heap();
+  const runtime = memoryRuntime({ recordRequests: false, logLimit: 1 });
+  const fleet = createFleet({ runtimes: { docker: runtime }, reconciler: { concurrency: 64, resyncIntervalMs: 3_600_000 } });
+  await fleet.start();
+  let running = 0;
+  let resolveAll!: () => void;
+  const all = new Promise<void>((r) => (resolveAll = r));
+  fleet.subscribe((e) => {
+    if (e.type === "MCPServerInstanceStatusChanged" && e.data.status === "running" && ++running === n) resolveAll();
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await fleet.instances.create({ name: `i${i}`, json_spec: spec(i) });
+  await all;
+  const convergeS = (performance.now() - t0) / 1000;
+  await fleet.idle();
+  const resyncs: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t = performance.now();
+    await fleet.resync();
+    resyncs.push(performance.now() - t);
+  }
+  const heapPer = (heap() - before) / n;
+  const deploys = runtime.totalDeploys;
+  await fleet.close();
+  const baseS = await baseline(n);
+  return { n, converge_s: +convergeS.toFixed(3), resync_ms: +median(resyncs).toFixed(1), heap_bytes_per_instance: Math.round(heapPer), deploys, baseline_store_s: +baseS.toFixed(3) };
+}
+
+const rows = [];
+for (const n of SIZES) {
+  const row = await measure(n);
+  rows.push(row);
+  process.stderr.write(`${JSON.stringify(row)}\n`);
+}
+const last = rows.at(-1)!;
+console.log(
+  JSON.stringify({
+    bench: "fleet-scale",
+    instances: last.n,
+    converge_s: last.converge_s,
+    resync_ms: last.resync_ms,
+    heap_bytes_per_instance: last.heap_bytes_per_instance,
+    baseline_store_only_s: last.baseline_store_s,
+    converge_ratio_vs_store_only: +(last.converge_s / last.baseline_store_s).toFixed(1),
+    duplicate_deploys: last.deploys - last.n,
+    gc_exposed: Boolean(gc),
+    growth: rows.map((r) => ({ n: r.n, converge_s: r.converge_s, resync_ms: r.resync_ms, heap_bytes_per_instance: r.heap_bytes_per_instance })),
+    targets: { converge_s: 5, resync_ms: 100, heap_bytes_per_instance: 4096 },
+  }),
+);

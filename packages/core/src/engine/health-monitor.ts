@@ -1,0 +1,165 @@
+import { toFleetError } from "../errors.js";
+import type { Instance } from "../model/types.js";
+import type { ObservedInstance } from "../plugins/runtime.js";
+import { parseInstanceSpec } from "../spec/index.js";
+import { transportOf, upstreamHeaders } from "./connection.js";
+import type { EngineContext } from "./context.js";
+import type { HealthProbe, ProbeTarget } from "./fleet-types.js";
+import { httpProbe } from "./http-probe.js";
+import { changeStatus } from "./instance-writer.js";
+
+const PROBED = new Set(["starting", "running", "unhealthy"]);
+
+interface Loop {
+  key: string;
+  ctrl: AbortController;
+}
+
+/**
+ * Probes instances: readiness right after deploy by fast backoff polling (first probe at once, then
+ * 10 ms doubling to 1 s) and liveness every `interval` after that. `retries` consecutive failures
+ * move `running -> unhealthy`; a success moves back; twice that many asks the reconciler to restart
+ * (restart policy permitting). Instances without a probe (no HTTP endpoint, no applicable probe)
+ * are ready as soon as their runtime reports them running.
+ */
+export class HealthMonitor {
+  onRestartNeeded: ((id: string, reason: string) => void) | undefined;
+  private readonly loops = new Map<string, Loop>();
+  private readonly http = httpProbe();
+  private stopped = false;
+
+  constructor(private readonly ctx: EngineContext) {}
+
+  /** Idempotent: (re)starts the probe loop for this instance when its spec or endpoint changed. */
+  async ensure(inst: Instance, observed: ObservedInstance, signal: AbortSignal): Promise<void> {
+    if (this.stopped || !PROBED.has(inst.status)) return;
+    const endpoint = observed.endpoint ?? inst.endpoint ?? "";
+    const key = `${inst.spec_hash}|${endpoint}`;
+    if (this.loops.get(inst.id)?.key === key) return;
+    this.forget(inst.id);
+    if (!/^https?:\/\//.test(endpoint)) return this.markReady(inst.id);
+    const spec = parseInstanceSpec(inst.json_spec);
+    const target: ProbeTarget = {
+      instance: inst,
+      spec,
+      endpoint,
+      transport: transportOf(spec, observed.transport),
+      headers: await upstreamHeaders(this.ctx, spec, signal),
+    };
+    const probe = this.probeFor(target);
+    if (!probe) return this.markReady(inst.id);
+    const ctrl = new AbortController();
+    const loop = { key, ctrl };
+    this.loops.set(inst.id, loop);
+    const onAbort = () => ctrl.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    void this.run(inst.id, target, probe, ctrl.signal)
+      .catch((err) => {
+        if (!ctrl.signal.aborted) this.ctx.logger.warn({ instanceId: inst.id, err: toFleetError(err).toJSON() }, "health loop ended");
+      })
+      .finally(() => {
+        signal.removeEventListener("abort", onAbort);
+        if (this.loops.get(inst.id) === loop) this.loops.delete(inst.id);
+      });
+  }
+
+  probeFor(target: ProbeTarget): HealthProbe | undefined {
+    if (this.http.appliesTo(target)) return this.http;
+    return this.ctx.probes.find((p) => p.appliesTo(target));
+  }
+
+  forget(id: string): void {
+    this.loops.get(id)?.ctrl.abort();
+    this.loops.delete(id);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const l of this.loops.values()) l.ctrl.abort();
+    this.loops.clear();
+  }
+
+  get tracked(): number {
+    return this.loops.size;
+  }
+
+  private async markReady(id: string): Promise<void> {
+    await changeStatus(this.ctx, id, "ready", { status_reason: null }, (c) => c.status === "starting" || c.status === "unhealthy");
+  }
+
+  private async run(id: string, target: ProbeTarget, probe: HealthProbe, signal: AbortSignal): Promise<void> {
+    const { settings } = this.ctx;
+    const hc = target.spec.healthCheck;
+    const intervalMs = hc?.intervalMs ?? settings.healthIntervalMs;
+    const timeoutMs = hc?.timeoutMs ?? settings.healthTimeoutMs;
+    const retries = Math.max(1, hc?.retries ?? settings.healthRetries);
+    const check = async () => {
+      try {
+        return await probe.check(target, { signal, timeoutMs });
+      } catch (err) {
+        return { ok: false, reason: toFleetError(err).message };
+      }
+    };
+
+    // readiness: fast backoff polling
+    let inst = await this.ctx.store.instances.get(id);
+    if (inst?.status === "starting") {
+      const deadline = Date.now() + settings.startTimeoutMs;
+      let delay = 10;
+      let last = "";
+      for (;;) {
+        if (signal.aborted) return;
+        const r = await check();
+        if (signal.aborted) return;
+        if (r.ok) break;
+        last = r.reason ?? "probe failed";
+        if (Date.now() > deadline) {
+          await changeStatus(this.ctx, id, "fail", { status_reason: `not ready after ${settings.startTimeoutMs} ms: ${last}` }, (c) => c.status === "starting" && c.spec_hash === target.instance.spec_hash);
+          return;
+        }
+        await sleepUnlessAborted(delay, signal);
+        delay = Math.min(delay * 2, 1000);
+      }
+      await this.markReady(id);
+    }
+
+    // liveness
+    let failures = 0;
+    for (;;) {
+      await sleepUnlessAborted(intervalMs, signal);
+      if (signal.aborted) return;
+      inst = await this.ctx.store.instances.get(id);
+      if (!inst || inst.spec_hash !== target.instance.spec_hash || !PROBED.has(inst.status)) return;
+      const r = await check();
+      if (signal.aborted) return;
+      if (r.ok) {
+        failures = 0;
+        if (inst.status === "unhealthy" || inst.status === "starting") await this.markReady(id);
+        continue;
+      }
+      failures += 1;
+      const reason = r.reason ?? "probe failed";
+      if (failures === retries && inst.status === "running") {
+        await changeStatus(this.ctx, id, "probe_failed", { status_reason: reason }, (c) => c.status === "running");
+      }
+      if (failures >= retries * 2) {
+        failures = 0;
+        this.onRestartNeeded?.(id, reason);
+        return;
+      }
+    }
+  }
+}
+
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

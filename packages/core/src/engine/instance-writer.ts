@@ -1,0 +1,75 @@
+import { FleetError } from "../errors.js";
+import { type LifecycleEvent, transition } from "../lifecycle/transition.js";
+import type { Instance, InstanceStatus } from "../model/types.js";
+import type { EngineContext } from "./context.js";
+
+const MAX_ATTEMPTS = 20;
+
+/**
+ * Read-modify-write with optimistic concurrency: `fn` gets the current document and returns the
+ * next one (or `undefined` for "no change"); a CONFLICT re-reads and tries again.
+ */
+export async function mutateInstance(
+  ctx: EngineContext,
+  id: string,
+  fn: (current: Instance) => Instance | undefined,
+): Promise<{ before: Instance; after: Instance } | undefined> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const current = await ctx.store.instances.get(id);
+    if (!current) return undefined;
+    const next = fn(current);
+    if (!next) return { before: current, after: current };
+    try {
+      const after = await ctx.store.instances.update({ ...next, revision: current.revision, updated_at: new Date().toISOString() });
+      return { before: current, after };
+    } catch (err) {
+      if (FleetError.isInstance(err) && err.code === "CONFLICT") continue;
+      throw err;
+    }
+  }
+  throw new FleetError("CONFLICT", `instance ${id}: too many concurrent writers`, { path: "revision" });
+}
+
+export function statusEventData(inst: Instance, previous?: InstanceStatus) {
+  return {
+    instance_id: inst.id,
+    server_spec_id: inst.server_spec_id ?? null,
+    name: inst.name,
+    generation: inst.generation,
+    json_spec: inst.json_spec,
+    status: inst.status,
+    ...(previous ? { previous_status: previous } : {}),
+    status_reason: inst.status_reason ?? null,
+  };
+}
+
+/**
+ * Moves an instance through `transition` (illegal moves throw INVALID_TRANSITION), writes it and
+ * publishes `MCPServerInstanceStatusChanged` when the status changed. `guard` re-checks a
+ * precondition on the fresh document; returning false leaves it untouched.
+ */
+export async function changeStatus(
+  ctx: EngineContext,
+  id: string,
+  events: LifecycleEvent | LifecycleEvent[],
+  patch: Partial<Instance> = {},
+  guard?: (current: Instance) => boolean,
+): Promise<Instance | undefined> {
+  const steps = Array.isArray(events) ? events : [events];
+  const result = await mutateInstance(ctx, id, (cur) => {
+    if (guard && !guard(cur)) return undefined;
+    let status = cur.status;
+    for (const e of steps) status = transition(status, e);
+    return { ...cur, ...patch, status };
+  });
+  if (!result) return undefined;
+  const { before, after } = result;
+  if (before.status !== after.status) {
+    ctx.logger.debug(
+      { instanceId: id, from: before.status, to: after.status, reason: after.status_reason ?? undefined },
+      "instance status changed",
+    );
+    await ctx.publish("MCPServerInstanceStatusChanged", id, statusEventData(after, before.status));
+  }
+  return after;
+}

@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createEvent, memoryBus, memoryRuntime, memoryStore } from "../../src/index.js";
+import { dockerSpec, eventually, type Harness, harness } from "./harness.js";
+
+const open: Harness[] = [];
+afterEach(async () => {
+  for (const h of open.splice(0)) await h.fleet.close();
+});
+
+describe("events: duplicates, reordering, api + worker", () => {
+  it("duplicate Created events never cause duplicate deploys", async () => {
+    const bus = memoryBus();
+    const h = await harness({ bus });
+    open.push(h);
+    const inst = await h.fleet.instances.create({ name: "dup", json_spec: dockerSpec() });
+    await h.fleet.instances.waitFor(inst.id, "running");
+    const created = h.events.find((e) => e.type === "MCPServerInstanceCreated")!;
+    for (let i = 0; i < 5; i++) await bus.publish({ ...created });
+    for (let i = 0; i < 5; i++) await bus.publish(createEvent("MCPServerInstanceCreated", inst.id, created.data));
+    await eventually(async () => true);
+    await h.fleet.idle();
+    expect(h.runtime.deployCount(inst.id)).toBe(1);
+    expect((await h.fleet.instances.get(inst.id)).status).toBe("running");
+  });
+
+  it("reordered events (Deleted before a late Created) converge to the store's state", async () => {
+    const bus = memoryBus();
+    const h = await harness({ bus });
+    open.push(h);
+    const inst = await h.fleet.instances.create({ name: "late", json_spec: dockerSpec() });
+    await h.fleet.instances.waitFor(inst.id, "running");
+    const created = h.events.find((e) => e.type === "MCPServerInstanceCreated")!;
+    await h.fleet.instances.delete(inst.id);
+    await eventually(async () => (await h.fleet.instances.list()).length === 0);
+    await bus.publish(createEvent("MCPServerInstanceCreated", inst.id, created.data));
+    await eventually(async () => true);
+    await h.fleet.idle();
+    expect(h.runtime.ids()).toEqual([]);
+    expect(h.runtime.deployCount(inst.id)).toBe(1);
+  });
+
+  it("api + worker sharing one bus and store: the api creates, the worker converges, the api sees it", async () => {
+    const bus = memoryBus();
+    const store = memoryStore();
+    const runtime = memoryRuntime();
+    const api = await harness({ bus, store, runtime, role: "api" });
+    const worker = await harness({ bus, store, runtime, role: "worker", workerId: "w1" });
+    open.push(api, worker);
+    const inst = await api.fleet.instances.create({ name: "split", json_spec: dockerSpec() });
+    const running = await api.fleet.instances.waitFor(inst.id, "running", { timeoutMs: 5000 });
+    expect(running.observed_by).toBe("w1");
+    expect(api.events.some((e) => e.subject === inst.id && e.data.status === "running")).toBe(true);
+    await api.fleet.instances.stop(inst.id);
+    await api.fleet.instances.waitFor(inst.id, "stopped");
+    expect(runtime.ids()).toEqual([]);
+  });
+
+  it("role api starts neither reconciler nor health monitor", async () => {
+    const h = await harness({ role: "api" });
+    open.push(h);
+    const inst = await h.fleet.instances.create({ name: "idle", json_spec: dockerSpec() });
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await h.fleet.instances.get(inst.id)).status).toBe("pending");
+    expect(h.runtime.deployCount(inst.id)).toBe(0);
+  });
+
+  it("two workers share the load; each instance is deployed exactly once", async () => {
+    const bus = memoryBus();
+    const store = memoryStore();
+    const rt1 = memoryRuntime();
+    const rt2 = memoryRuntime();
+    const api = await harness({ bus, store, role: "api" });
+    const w1 = await harness({ bus, store, runtime: rt1, role: "worker", workerId: "w1" });
+    const w2 = await harness({ bus, store, runtime: rt2, role: "worker", workerId: "w2" });
+    open.push(api, w1, w2);
+    const ids = [];
+    for (let i = 0; i < 40; i++) ids.push((await api.fleet.instances.create({ name: `n${i}`, json_spec: dockerSpec() })).id);
+    for (const id of ids) await api.fleet.instances.waitFor(id, "running", { timeoutMs: 5000 });
+    for (const id of ids) expect(rt1.deployCount(id) + rt2.deployCount(id)).toBe(1);
+    await w1.fleet.resync();
+    await w2.fleet.resync();
+    for (const id of ids) expect(rt1.deployCount(id) + rt2.deployCount(id)).toBe(1);
+    expect(rt1.totalDeploys).toBeGreaterThan(0);
+    expect(rt2.totalDeploys).toBeGreaterThan(0);
+  });
+});
