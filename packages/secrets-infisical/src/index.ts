@@ -1,0 +1,2 @@
+export { infisicalSecrets } from "./infisical-secrets.js";
+export type { InfisicalSecretsOptions } from "./options.js";

@@ -1,0 +1,3 @@
+export type { VaultSecretsOptions } from "./options.js";
+export type { NodeVaultClient } from "./transport.js";
+export { vaultSecrets } from "./vault-secrets.js";
