@@ -106,7 +106,8 @@ export function specInvalid(issues: FleetIssue[], what = "spec"): FleetError {
 /** Wraps anything thrown into a FleetError without leaking its message when `redact` is set. */
 export function toFleetError(err: unknown, fallback: FleetErrorCode = "INTERNAL"): FleetError {
   if (FleetError.isInstance(err)) return err;
-  if (err instanceof Error && err.name === "AbortError") return new FleetError("ABORTED", "operation aborted", { cause: err });
+  if (err instanceof Error && err.name === "AbortError")
+    return new FleetError("ABORTED", "operation aborted", { cause: err });
   const message = err instanceof Error ? err.message : String(err);
   return new FleetError(fallback, message, { cause: err });
 }

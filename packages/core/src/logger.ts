@@ -23,7 +23,10 @@ export interface RecordedLogLine {
 }
 
 /** A logger that keeps every line in memory (tests: canary searches, assertions). */
-export function recordingLogger(lines: RecordedLogLine[] = [], bindings: Record<string, unknown> = {}): Logger & {
+export function recordingLogger(
+  lines: RecordedLogLine[] = [],
+  bindings: Record<string, unknown> = {},
+): Logger & {
   lines: RecordedLogLine[];
 } {
   const at =

@@ -4,7 +4,11 @@ import { resolveSpecSecrets } from "../secrets/index.js";
 import type { EngineContext } from "./context.js";
 
 /** Upstream headers for an instance: literal headers, resolved secret headers, bearer token. Never log. */
-export async function upstreamHeaders(ctx: EngineContext, spec: AnyInstanceSpec, signal?: AbortSignal): Promise<Record<string, string>> {
+export async function upstreamHeaders(
+  ctx: EngineContext,
+  spec: AnyInstanceSpec,
+  signal?: AbortSignal,
+): Promise<Record<string, string>> {
   if (!isUrlSpec(spec)) return {};
   const { secrets } = await resolveSpecSecrets(spec, ctx.secrets, { signal });
   const headers: Record<string, string> = {};
@@ -14,7 +18,10 @@ export async function upstreamHeaders(ctx: EngineContext, spec: AnyInstanceSpec,
   return headers;
 }
 
-export function transportOf(spec: AnyInstanceSpec, observed?: Exclude<Transport, "stdio">): Exclude<Transport, "stdio"> {
+export function transportOf(
+  spec: AnyInstanceSpec,
+  observed?: Exclude<Transport, "stdio">,
+): Exclude<Transport, "stdio"> {
   if (observed) return observed;
   const t = (spec as { transport?: Transport }).transport;
   return t === "sse" ? "sse" : "streamable-http";

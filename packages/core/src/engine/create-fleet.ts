@@ -20,16 +20,23 @@ import { serversApi } from "./servers-api.js";
 import { templatesApi } from "./templates-api.js";
 import { urlRuntime } from "./url-runtime.js";
 
-const plugin = z.custom<PluginV1>((v) => typeof v === "object" && v !== null && (v as PluginV1).specificationVersion === "v1", {
-  message: 'must be a v1 plug-in (specificationVersion "v1")',
-});
+const plugin = z.custom<PluginV1>(
+  (v) => typeof v === "object" && v !== null && (v as PluginV1).specificationVersion === "v1",
+  {
+    message: 'must be a v1 plug-in (specificationVersion "v1")',
+  },
+);
 
 const optionsSchema = z.object({
   runtimes: z.record(z.string().min(1), plugin).optional(),
   bus: plugin.optional(),
   secrets: plugin.optional(),
   store: plugin.optional(),
-  logger: z.custom((v) => typeof v === "object" && v !== null && typeof (v as { info?: unknown }).info === "function", { message: "must be a pino-compatible logger" }).optional(),
+  logger: z
+    .custom((v) => typeof v === "object" && v !== null && typeof (v as { info?: unknown }).info === "function", {
+      message: "must be a pino-compatible logger",
+    })
+    .optional(),
   role: z.enum(["all", "api", "worker"]).optional(),
   probes: z.array(z.any()).optional(),
   workerId: z.string().min(1).max(200).optional(),
@@ -145,7 +152,17 @@ export function createFleet(options: FleetOptions = {}): Fleet {
       state = "started";
       await hub.start(lifetime.signal);
       if (role !== "api") await reconciler.start();
-      logger.info({ role, workerId: ctx.workerId, runtimes: [...runtimes.keys()], bus: bus.name, store: store.name, secrets: secrets.name }, "fleet started");
+      logger.info(
+        {
+          role,
+          workerId: ctx.workerId,
+          runtimes: [...runtimes.keys()],
+          bus: bus.name,
+          store: store.name,
+          secrets: secrets.name,
+        },
+        "fleet started",
+      );
     },
 
     subscribe: (listener) => hub.subscribe(listener),
@@ -154,10 +171,17 @@ export function createFleet(options: FleetOptions = {}): Fleet {
       assertOpen();
       const inst = await instances.get(idOrName, o);
       if (!["running", "unhealthy", "starting"].includes(inst.status) || !inst.endpoint) {
-        throw new FleetError("UNSUPPORTED", `instance ${inst.name} is ${inst.status}: not reachable`, { path: "status", isRetryable: true });
+        throw new FleetError("UNSUPPORTED", `instance ${inst.name} is ${inst.status}: not reachable`, {
+          path: "status",
+          isRetryable: true,
+        });
       }
       if (!/^https?:\/\//.test(inst.endpoint)) {
-        throw new FleetError("UNSUPPORTED", `instance ${inst.name} has no HTTP endpoint (${inst.endpoint.split(":")[0]})`, { path: "endpoint" });
+        throw new FleetError(
+          "UNSUPPORTED",
+          `instance ${inst.name} has no HTTP endpoint (${inst.endpoint.split(":")[0]})`,
+          { path: "endpoint" },
+        );
       }
       const spec = parseInstanceSpec(inst.json_spec);
       return {
@@ -182,7 +206,10 @@ export function createFleet(options: FleetOptions = {}): Fleet {
       const checks: Record<string, { ok: boolean; reason?: string }> = {};
       const timed = async (name: string, fn: () => Promise<unknown>) => {
         try {
-          await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error("timed out")), 3000).unref?.())]);
+          await Promise.race([
+            fn(),
+            new Promise((_, rej) => setTimeout(() => rej(new Error("timed out")), 3000).unref?.()),
+          ]);
           checks[name] = { ok: true };
         } catch (err) {
           checks[name] = { ok: false, reason: toFleetError(err).message };

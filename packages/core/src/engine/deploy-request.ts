@@ -27,7 +27,11 @@ export async function effectiveSpec(ctx: EngineContext, inst: Instance): Promise
  * Builds what a runtime needs: effective environment, resolved secrets (SECRET_NOT_FOUND naming the
  * ref when one is missing), host path and endpoint policy checks. Holds secret values: never log it.
  */
-export async function buildDeployRequest(ctx: EngineContext, inst: Instance, signal?: AbortSignal): Promise<DeployRequest> {
+export async function buildDeployRequest(
+  ctx: EngineContext,
+  inst: Instance,
+  signal?: AbortSignal,
+): Promise<DeployRequest> {
   const spec = await effectiveSpec(ctx, inst);
   checkHostPaths(spec, ctx.settings.allowedHostPaths);
   if (isUrlSpec(spec)) checkEndpoint(spec.endpoint, ctx.settings.allowUnsafeEndpoints);

@@ -41,11 +41,15 @@ export function checkHostPaths(spec: AnyInstanceSpec, allowed: string[]): void {
     const source = resolve(v.source);
     const ok = roots.some((root) => source === root || source.startsWith(root.endsWith("/") ? root : `${root}/`));
     if (!ok) {
-      throw new FleetError("HOST_PATH_REFUSED", `host bind mount ${v.source} is not allowed by the host configuration`, {
-        path: `json_spec.volumes.${i}.source`,
-        isRetryable: false,
-        details: { hostPath: v.source },
-      });
+      throw new FleetError(
+        "HOST_PATH_REFUSED",
+        `host bind mount ${v.source} is not allowed by the host configuration`,
+        {
+          path: `json_spec.volumes.${i}.source`,
+          isRetryable: false,
+          details: { hostPath: v.source },
+        },
+      );
     }
   });
 }

@@ -1,7 +1,13 @@
 import type { FleetEvent } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { AnyInstanceSpec, Transport } from "../model/spec-types.js";
-import type { DesiredState, Instance, InstanceStatus, ServerDefinition, ServerDefinitionInput } from "../model/types.js";
+import type {
+  DesiredState,
+  Instance,
+  InstanceStatus,
+  ServerDefinition,
+  ServerDefinitionInput,
+} from "../model/types.js";
 import type { EventBus } from "../plugins/bus.js";
 import type { CallOptions } from "../plugins/common.js";
 import type { LogLine, LogOptions, RuntimeBackend } from "../plugins/runtime.js";
@@ -117,7 +123,11 @@ export interface ServersApi {
   register(def: unknown, options?: CallOptions): Promise<ServerDefinition>;
   get(id: string, options?: CallOptions): Promise<ServerDefinition>;
   list(options?: CallOptions): Promise<ServerDefinition[]>;
-  update(id: string, patch: Partial<ServerDefinitionInput> & { revision?: number }, options?: CallOptions): Promise<ServerDefinition>;
+  update(
+    id: string,
+    patch: Partial<ServerDefinitionInput> & { revision?: number },
+    options?: CallOptions,
+  ): Promise<ServerDefinition>;
   /** Refused with IN_USE while instances reference it. */
   delete(id: string, options?: CallOptions): Promise<void>;
 }

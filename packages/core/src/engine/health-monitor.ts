@@ -55,7 +55,8 @@ export class HealthMonitor {
     signal.addEventListener("abort", onAbort, { once: true });
     void this.run(inst.id, target, probe, ctrl.signal)
       .catch((err) => {
-        if (!ctrl.signal.aborted) this.ctx.logger.warn({ instanceId: inst.id, err: toFleetError(err).toJSON() }, "health loop ended");
+        if (!ctrl.signal.aborted)
+          this.ctx.logger.warn({ instanceId: inst.id, err: toFleetError(err).toJSON() }, "health loop ended");
       })
       .finally(() => {
         signal.removeEventListener("abort", onAbort);
@@ -84,7 +85,13 @@ export class HealthMonitor {
   }
 
   private async markReady(id: string): Promise<void> {
-    await changeStatus(this.ctx, id, "ready", { status_reason: null }, (c) => c.status === "starting" || c.status === "unhealthy");
+    await changeStatus(
+      this.ctx,
+      id,
+      "ready",
+      { status_reason: null },
+      (c) => c.status === "starting" || c.status === "unhealthy",
+    );
   }
 
   private async run(id: string, target: ProbeTarget, probe: HealthProbe, signal: AbortSignal): Promise<void> {
@@ -114,7 +121,13 @@ export class HealthMonitor {
         if (r.ok) break;
         last = r.reason ?? "probe failed";
         if (Date.now() > deadline) {
-          await changeStatus(this.ctx, id, "fail", { status_reason: `not ready after ${settings.startTimeoutMs} ms: ${last}` }, (c) => c.status === "starting" && c.spec_hash === target.instance.spec_hash);
+          await changeStatus(
+            this.ctx,
+            id,
+            "fail",
+            { status_reason: `not ready after ${settings.startTimeoutMs} ms: ${last}` },
+            (c) => c.status === "starting" && c.spec_hash === target.instance.spec_hash,
+          );
           return;
         }
         await sleepUnlessAborted(delay, signal);

@@ -13,9 +13,13 @@ export function httpProbe(): HealthProbe {
         const res = await fetch(url, { headers: t.headers, signal: AbortSignal.any([signal, timeout]) });
         await res.body?.cancel();
         const latencyMs = performance.now() - started;
-        return res.ok ? { ok: true, latencyMs } : { ok: false, latencyMs, reason: `GET ${url.pathname} answered ${res.status}` };
+        return res.ok
+          ? { ok: true, latencyMs }
+          : { ok: false, latencyMs, reason: `GET ${url.pathname} answered ${res.status}` };
       } catch (err) {
-        const reason = timeout.aborted ? `GET ${url.pathname} timed out after ${timeoutMs} ms` : `GET ${url.pathname} failed: ${(err as Error).message}`;
+        const reason = timeout.aborted
+          ? `GET ${url.pathname} timed out after ${timeoutMs} ms`
+          : `GET ${url.pathname} failed: ${(err as Error).message}`;
         return { ok: false, reason };
       }
     },

@@ -1,5 +1,5 @@
 export { createFleet } from "./create-fleet.js";
-export { httpProbe } from "./http-probe.js";
-export { urlRuntime } from "./url-runtime.js";
 export { checkEndpoint, checkHostPaths } from "./endpoint-policy.js";
+export { httpProbe } from "./http-probe.js";
 export { KeyedQueue } from "./keyed-queue.js";
+export { urlRuntime } from "./url-runtime.js";

@@ -20,7 +20,11 @@ export async function mutateInstance(
     const next = fn(current);
     if (!next) return { before: current, after: current };
     try {
-      const after = await ctx.store.instances.update({ ...next, revision: current.revision, updated_at: new Date().toISOString() });
+      const after = await ctx.store.instances.update({
+        ...next,
+        revision: current.revision,
+        updated_at: new Date().toISOString(),
+      });
       return { before: current, after };
     } catch (err) {
       if (FleetError.isInstance(err) && err.code === "CONFLICT") continue;

@@ -24,7 +24,9 @@ function createdData(inst: Instance) {
 export function instancesApi(ctx: EngineContext, hub: EventHub): InstancesApi {
   const named = async (name: string, signal?: AbortSignal): Promise<Instance[]> => {
     const repo = ctx.store.instances;
-    const found = repo.findByName ? await repo.findByName(name, { signal }) : (await repo.list({ signal })).filter((i) => i.name === name);
+    const found = repo.findByName
+      ? await repo.findByName(name, { signal })
+      : (await repo.list({ signal })).filter((i) => i.name === name);
     return found.filter((i) => i.desired_state !== "deleted");
   };
 
@@ -66,16 +68,21 @@ export function instancesApi(ctx: EngineContext, hub: EventHub): InstancesApi {
 
   return {
     async create(input, o) {
-      if (typeof input !== "object" || input === null) throw specInvalid([{ path: "", message: "must be an object" }], "instance");
+      if (typeof input !== "object" || input === null)
+        throw specInvalid([{ path: "", message: "must be an object" }], "instance");
       const name = checkName(input.name);
       const id = randomUUID();
       const serverId = input.server_spec_id ?? null;
       if (serverId !== null && (typeof serverId !== "string" || !(await ctx.store.servers.get(serverId)))) {
-        throw specInvalid([{ path: "server_spec_id", message: `server ${String(serverId)} is not registered` }], "instance");
+        throw specInvalid(
+          [{ path: "server_spec_id", message: `server ${String(serverId)} is not registered` }],
+          "instance",
+        );
       }
       const schema = serverId ? await envSchemaOf(ctx, { server_spec_id: serverId }) : undefined;
       const prepared = prepareSpec(id, input.json_spec, input.secrets, schema, ctx.settings.allowUnsafeEndpoints);
-      if (await nameTaken(name)) throw new FleetError("ALREADY_EXISTS", `an instance named ${name} exists`, { path: "name" });
+      if (await nameTaken(name))
+        throw new FleetError("ALREADY_EXISTS", `an instance named ${name} exists`, { path: "name" });
       await writeSecrets(prepared, o?.signal);
       const now = new Date().toISOString();
       const inst = await ctx.store.instances.create(
@@ -108,16 +115,22 @@ export function instancesApi(ctx: EngineContext, hub: EventHub): InstancesApi {
     async list(o) {
       const all = await ctx.store.instances.list(o);
       return all.filter(
-        (i) => (o?.status === undefined || i.status === o.status) && (o?.server_spec_id === undefined || i.server_spec_id === o.server_spec_id),
+        (i) =>
+          (o?.status === undefined || i.status === o.status) &&
+          (o?.server_spec_id === undefined || i.server_spec_id === o.server_spec_id),
       );
     },
 
     async update(id, input, o) {
       const current = await find(id, o?.signal);
       if (input.revision !== undefined && input.revision !== current.revision) {
-        throw new FleetError("CONFLICT", `instance ${id} was changed concurrently (revision ${input.revision}, stored ${current.revision})`, {
-          path: "revision",
-        });
+        throw new FleetError(
+          "CONFLICT",
+          `instance ${id} was changed concurrently (revision ${input.revision}, stored ${current.revision})`,
+          {
+            path: "revision",
+          },
+        );
       }
       const name = input.name === undefined ? current.name : checkName(input.name);
       if (name !== current.name && (await nameTaken(name, current.id))) {
@@ -126,9 +139,18 @@ export function instancesApi(ctx: EngineContext, hub: EventHub): InstancesApi {
       let prepared: PreparedSpec | undefined;
       if (input.json_spec !== undefined || input.secrets !== undefined) {
         const schema = await envSchemaOf(ctx, current);
-        prepared = prepareSpec(current.id, input.json_spec ?? current.json_spec, input.secrets, schema, ctx.settings.allowUnsafeEndpoints);
+        prepared = prepareSpec(
+          current.id,
+          input.json_spec ?? current.json_spec,
+          input.secrets,
+          schema,
+          ctx.settings.allowUnsafeEndpoints,
+        );
         if (specTypeOf(prepared.wire) !== specTypeOf(current.json_spec)) {
-          throw specInvalid([{ path: "json_spec.type", message: "cannot change the spec type of an instance; create a new one" }], "instance");
+          throw specInvalid(
+            [{ path: "json_spec.type", message: "cannot change the spec type of an instance; create a new one" }],
+            "instance",
+          );
         }
         await writeSecrets(prepared, o?.signal);
       }
@@ -161,7 +183,10 @@ export function instancesApi(ctx: EngineContext, hub: EventHub): InstancesApi {
       return (async function* () {
         const inst = await find(id, options.signal);
         const runtime = ctx.runtimes.get(specTypeOf(inst.json_spec));
-        if (!runtime) throw new FleetError("RUNTIME_UNAVAILABLE", `no runtime for instance ${inst.name}`, { path: "json_spec.type" });
+        if (!runtime)
+          throw new FleetError("RUNTIME_UNAVAILABLE", `no runtime for instance ${inst.name}`, {
+            path: "json_spec.type",
+          });
         yield* runtime.logs(inst.id, options);
       })();
     },

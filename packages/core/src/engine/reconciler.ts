@@ -33,9 +33,13 @@ export class Reconciler {
     private readonly ctx: EngineContext,
     private readonly health: HealthMonitor,
   ) {
-    this.queue = new KeyedQueue(ctx.settings.concurrency, (id) => this.reconcile(id), (id, err) => {
-      ctx.logger.error({ instanceId: id, err: toFleetError(err).toJSON() }, "reconcile failed");
-    });
+    this.queue = new KeyedQueue(
+      ctx.settings.concurrency,
+      (id) => this.reconcile(id),
+      (id, err) => {
+        ctx.logger.error({ instanceId: id, err: toFleetError(err).toJSON() }, "reconcile failed");
+      },
+    );
     health.onRestartNeeded = (id, reason) => void this.restartUnhealthy(id, reason);
   }
 
@@ -92,7 +96,8 @@ export class Reconciler {
       try {
         for await (const ev of runtime.watch!({ signal })) this.queue.enqueue(ev.instanceId);
       } catch (err) {
-        if (!signal.aborted) this.ctx.logger.warn({ runtime: runtime.name, err: toFleetError(err).toJSON() }, "runtime watch ended");
+        if (!signal.aborted)
+          this.ctx.logger.warn({ runtime: runtime.name, err: toFleetError(err).toJSON() }, "runtime watch ended");
       }
     })();
   }
@@ -112,9 +117,11 @@ export class Reconciler {
         const inst = await ctx.store.instances.get(o.instanceId);
         if (!inst || inst.desired_state === "deleted") {
           ctx.logger.info({ instanceId: o.instanceId, runtime: runtime.name }, "removing orphan");
-          await runtime.remove(o.instanceId).catch((err) =>
-            ctx.logger.warn({ instanceId: o.instanceId, err: toFleetError(err).toJSON() }, "orphan removal failed"),
-          );
+          await runtime
+            .remove(o.instanceId)
+            .catch((err) =>
+              ctx.logger.warn({ instanceId: o.instanceId, err: toFleetError(err).toJSON() }, "orphan removal failed"),
+            );
         }
       }
     }
@@ -160,7 +167,11 @@ export class Reconciler {
     if (inst.desired_state === "deleted") return this.finishDelete(inst, runtime);
     if (!runtime) {
       if (inst.status === "failed" && inst.observed_generation === inst.generation) return;
-      await this.fail(inst.id, `no runtime configured for spec type "${specTypeOf(inst.json_spec)}"`, "RUNTIME_UNAVAILABLE");
+      await this.fail(
+        inst.id,
+        `no runtime configured for spec type "${specTypeOf(inst.json_spec)}"`,
+        "RUNTIME_UNAVAILABLE",
+      );
       return;
     }
     if (inst.desired_state === "stopped") return this.ensureStopped(inst, runtime);
@@ -195,8 +206,12 @@ export class Reconciler {
     const observed = await runtime.inspect(inst.id, { signal: this.abort.signal });
     if (observed) {
       if (inst.status !== "stopping") {
-        await changeStatus(ctx, inst.id, inst.status === "failed" || inst.status === "pending" ? ["stop"] : "stop", {}, (c) =>
-          ["provisioning", "starting", "running", "unhealthy"].includes(c.status),
+        await changeStatus(
+          ctx,
+          inst.id,
+          inst.status === "failed" || inst.status === "pending" ? ["stop"] : "stop",
+          {},
+          (c) => ["provisioning", "starting", "running", "unhealthy"].includes(c.status),
         );
       }
       await runtime.remove(inst.id, { signal: this.abort.signal });
@@ -208,9 +223,22 @@ export class Reconciler {
       }
       return;
     }
-    const steps = cur.status === "stopping" ? (["stopped"] as const) : cur.status === "pending" || cur.status === "failed" ? (["stop"] as const) : (["stop", "stopped"] as const);
-    await changeStatus(ctx, cur.id, [...steps], { endpoint: null, status_reason: null }, (c) => c.desired_state === "stopped");
-    await mutateInstance(ctx, cur.id, (c) => (c.observed_generation === c.generation ? undefined : { ...c, observed_generation: c.generation }));
+    const steps =
+      cur.status === "stopping"
+        ? (["stopped"] as const)
+        : cur.status === "pending" || cur.status === "failed"
+          ? (["stop"] as const)
+          : (["stop", "stopped"] as const);
+    await changeStatus(
+      ctx,
+      cur.id,
+      [...steps],
+      { endpoint: null, status_reason: null },
+      (c) => c.desired_state === "stopped",
+    );
+    await mutateInstance(ctx, cur.id, (c) =>
+      c.observed_generation === c.generation ? undefined : { ...c, observed_generation: c.generation },
+    );
     this.runningSince.delete(inst.id);
   }
 
@@ -220,19 +248,29 @@ export class Reconciler {
     if (inst.status === "failed" && inst.observed_generation === inst.generation) return;
     if (this.retryTimers.has(inst.id)) return; // backing off
     const observed = await runtime.inspect(inst.id, { signal: this.abort.signal });
-    if (observed && observed.specHash === inst.spec_hash && (observed.phase === "exited" || observed.phase === "failed")) {
+    if (
+      observed &&
+      observed.specHash === inst.spec_hash &&
+      (observed.phase === "exited" || observed.phase === "failed")
+    ) {
       return this.handleCrash(inst, observed);
     }
     const notDeployed = inst.status === "pending" || inst.status === "stopped" || inst.status === "failed";
     if (!observed || observed.specHash !== inst.spec_hash || notDeployed) return this.deploy(inst, runtime);
 
     // the runtime has our spec: bring the stored status in line with it
-    if (inst.status === "provisioning") await changeStatus(ctx, inst.id, "provisioned", {}, (c) => c.status === "provisioning");
+    if (inst.status === "provisioning")
+      await changeStatus(ctx, inst.id, "provisioned", {}, (c) => c.status === "provisioning");
     if (observed.phase !== "running") return;
     const endpoint = observed.endpoint ?? null;
     const owner = runtime.capabilities?.shared ? inst.observed_by : ctx.workerId;
     if (inst.observed_generation !== inst.generation || inst.endpoint !== endpoint || inst.observed_by !== owner) {
-      await mutateInstance(ctx, inst.id, (c) => ({ ...c, observed_generation: c.generation, observed_by: owner ?? ctx.workerId, endpoint }));
+      await mutateInstance(ctx, inst.id, (c) => ({
+        ...c,
+        observed_generation: c.generation,
+        observed_by: owner ?? ctx.workerId,
+        endpoint,
+      }));
     }
     const fresh = (await ctx.store.instances.get(inst.id)) ?? inst;
     await this.health.ensure(fresh, observed, this.abort.signal);
@@ -282,7 +320,7 @@ export class Reconciler {
       },
       (c) => c.status === "provisioning" && c.spec_hash === toProvisioning.spec_hash,
     );
-    if (!after || after.status !== "starting") return;
+    if (after?.status !== "starting") return;
     if (observed.phase === "running") await this.health.ensure(after, observed, this.abort.signal);
     else if (observed.phase === "failed" || observed.phase === "exited") await this.handleCrash(after, observed);
   }
@@ -298,41 +336,58 @@ export class Reconciler {
     }
     await mutateInstance(ctx, inst.id, (c) => ({ ...c, restart_count: attempts, status_reason: reason }));
     const delay = this.scheduleRetry(inst.id, attempts);
-    ctx.logger.warn({ instanceId: inst.id, attempt: attempts, delayMs: delay, code: err.code }, "deploy failed, retrying");
+    ctx.logger.warn(
+      { instanceId: inst.id, attempt: attempts, delayMs: delay, code: err.code },
+      "deploy failed, retrying",
+    );
   }
 
   private async handleCrash(inst: Instance, observed: ObservedInstance): Promise<void> {
     const { ctx } = this;
     this.health.forget(inst.id);
     this.runningSince.delete(inst.id);
-    const reason = observed.reason ?? `exited${observed.exitCode === undefined ? "" : ` with code ${observed.exitCode}`}`;
+    const reason =
+      observed.reason ?? `exited${observed.exitCode === undefined ? "" : ` with code ${observed.exitCode}`}`;
     if (observed.permanent) {
       await this.fail(inst.id, reason, "DEPLOY_FAILED");
       return;
     }
     const policy = restartPolicyOf(inst);
-    const wantsRestart = policy === "always" || policy === "unless-stopped" || (policy === "on-failure" && observed.exitCode !== 0);
+    const wantsRestart =
+      policy === "always" || policy === "unless-stopped" || (policy === "on-failure" && observed.exitCode !== 0);
     if (!wantsRestart) {
       await this.fail(inst.id, `${reason} (restart policy "${policy}")`, "DEPLOY_FAILED");
       return;
     }
     const attempts = inst.restart_count + 1;
     if (attempts > ctx.settings.maxRestarts) {
-      await this.fail(inst.id, `crash loop: restarted ${inst.restart_count} times; last: ${reason}`, "DEPLOY_FAILED", attempts);
+      await this.fail(
+        inst.id,
+        `crash loop: restarted ${inst.restart_count} times; last: ${reason}`,
+        "DEPLOY_FAILED",
+        attempts,
+      );
       return;
     }
     await mutateInstance(ctx, inst.id, (c) => ({ ...c, restart_count: attempts, status_reason: reason }));
-    await this.runtimeOf(inst)?.remove(inst.id).catch(() => {});
+    await this.runtimeOf(inst)
+      ?.remove(inst.id)
+      .catch(() => {});
     const delay = this.scheduleRetry(inst.id, attempts);
     ctx.logger.warn({ instanceId: inst.id, attempt: attempts, delayMs: delay }, "instance exited, restarting");
   }
 
   private async restartUnhealthy(id: string, reason: string): Promise<void> {
     const inst = await this.ctx.store.instances.get(id);
-    if (!inst || inst.desired_state !== "running" || inst.status !== "unhealthy") return;
+    if (inst?.desired_state !== "running" || inst.status !== "unhealthy") return;
     const policy = restartPolicyOf(inst);
     if (policy === "no") return;
-    await this.handleCrash(inst, { instanceId: id, specHash: inst.spec_hash, phase: "exited", reason: `unhealthy: ${reason}` });
+    await this.handleCrash(inst, {
+      instanceId: id,
+      specHash: inst.spec_hash,
+      phase: "exited",
+      reason: `unhealthy: ${reason}`,
+    });
   }
 
   private async fail(id: string, reason: string, code: string, restartCount?: number): Promise<void> {
@@ -347,7 +402,9 @@ export class Reconciler {
       if (!(FleetError.isInstance(err) && err.code === "INVALID_TRANSITION")) throw err;
     });
     await mutateInstance(this.ctx, id, (c) =>
-      c.observed_generation === c.generation && c.status_reason === reason ? undefined : { ...c, observed_generation: c.generation, status_reason: c.status === "failed" ? reason : c.status_reason },
+      c.observed_generation === c.generation && c.status_reason === reason
+        ? undefined
+        : { ...c, observed_generation: c.generation, status_reason: c.status === "failed" ? reason : c.status_reason },
     );
     this.ctx.logger.warn({ instanceId: id, code }, `instance failed: ${reason}`);
   }
@@ -380,7 +437,8 @@ export async function deleteInstanceSecrets(ctx: EngineContext, id: string): Pro
   if (ctx.secrets.capabilities?.write === false) return;
   try {
     if (ctx.secrets.deleteScope) await ctx.secrets.deleteScope(scope);
-    else if (ctx.secrets.list) for (const key of await ctx.secrets.list(scope)) await ctx.secrets.delete({ scope, key });
+    else if (ctx.secrets.list)
+      for (const key of await ctx.secrets.list(scope)) await ctx.secrets.delete({ scope, key });
   } catch (err) {
     ctx.logger.warn({ instanceId: id, err: toFleetError(err).toJSON() }, "could not delete instance secrets");
   }

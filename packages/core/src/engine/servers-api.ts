@@ -8,7 +8,11 @@ import type { ServersApi } from "./fleet-types.js";
 export function serversApi(ctx: EngineContext): ServersApi {
   const get = async (id: string, o?: { signal?: AbortSignal }) => {
     const doc = typeof id === "string" ? await ctx.store.servers.get(id, o) : undefined;
-    if (!doc) throw new FleetError("NOT_FOUND", `server ${String(id)} not found`, { path: "server_spec_id", isRetryable: false });
+    if (!doc)
+      throw new FleetError("NOT_FOUND", `server ${String(id)} not found`, {
+        path: "server_spec_id",
+        isRetryable: false,
+      });
     return doc;
   };
   const nameTaken = async (name: string, exceptId?: string) => {
@@ -48,17 +52,29 @@ export function serversApi(ctx: EngineContext): ServersApi {
       if (merged.name !== current.name && (await nameTaken(merged.name, id))) {
         throw new FleetError("ALREADY_EXISTS", `a server named ${merged.name} is already registered`, { path: "name" });
       }
-      return ctx.store.servers.update({ ...current, ...merged, id: current.id, updated_at: new Date().toISOString() }, o);
+      return ctx.store.servers.update(
+        { ...current, ...merged, id: current.id, updated_at: new Date().toISOString() },
+        o,
+      );
     },
     async delete(id, o) {
       await get(id, o);
-      const users = (await ctx.store.instances.list(o)).filter((i) => i.server_spec_id === id && i.desired_state !== "deleted");
+      const users = (await ctx.store.instances.list(o)).filter(
+        (i) => i.server_spec_id === id && i.desired_state !== "deleted",
+      );
       if (users.length > 0) {
-        throw new FleetError("IN_USE", `server ${id} is used by ${users.length} instance(s): ${users.slice(0, 5).map((i) => i.name).join(", ")}`, {
-          path: "server_spec_id",
-          isRetryable: false,
-          details: { instances: users.map((i) => i.id) },
-        });
+        throw new FleetError(
+          "IN_USE",
+          `server ${id} is used by ${users.length} instance(s): ${users
+            .slice(0, 5)
+            .map((i) => i.name)
+            .join(", ")}`,
+          {
+            path: "server_spec_id",
+            isRetryable: false,
+            details: { instances: users.map((i) => i.id) },
+          },
+        );
       }
       await ctx.store.servers.delete(id, o);
       await ctx.publish("MCPServerDeleted", id, { server_spec_id: id });

@@ -12,7 +12,13 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export function checkName(name: unknown, path = "name"): string {
   if (typeof name !== "string" || !NAME.test(name) || name.includes("__")) {
     throw specInvalid(
-      [{ path, message: "must be 1-128 characters of letters, digits, '.', '_' or '-', starting with a letter or digit, without '__'" }],
+      [
+        {
+          path,
+          message:
+            "must be 1-128 characters of letters, digits, '.', '_' or '-', starting with a letter or digit, without '__'",
+        },
+      ],
       "instance",
     );
   }
@@ -21,7 +27,10 @@ export function checkName(name: unknown, path = "name"): string {
 
 function prefixed(err: unknown, prefix: string): unknown {
   if (!FleetError.isInstance(err)) return err;
-  const issues: FleetIssue[] = err.issues.map((i) => ({ ...i, path: i.path.startsWith(prefix) ? i.path : i.path ? `${prefix}.${i.path}` : prefix }));
+  const issues: FleetIssue[] = err.issues.map((i) => ({
+    ...i,
+    path: i.path.startsWith(prefix) ? i.path : i.path ? `${prefix}.${i.path}` : prefix,
+  }));
   return new FleetError(err.code, err.message, {
     path: err.path ? (err.path.startsWith(prefix) ? err.path : `${prefix}.${err.path}`) : prefix,
     issues,
@@ -55,7 +64,13 @@ export function prepareSpec(
   if (typeof jsonSpec !== "object" || jsonSpec === null || Array.isArray(jsonSpec)) {
     throw specInvalid([{ path: "json_spec", message: "must be an object" }], "instance");
   }
-  if (secrets !== undefined && (typeof secrets !== "object" || secrets === null || Array.isArray(secrets) || Object.values(secrets).some((v) => typeof v !== "string"))) {
+  if (
+    secrets !== undefined &&
+    (typeof secrets !== "object" ||
+      secrets === null ||
+      Array.isArray(secrets) ||
+      Object.values(secrets).some((v) => typeof v !== "string"))
+  ) {
     throw specInvalid([{ path: "secrets", message: "must be an object of string values" }], "instance");
   }
   let wire = jsonSpec as Record<string, unknown>;
@@ -73,7 +88,10 @@ export function prepareSpec(
   let env: Record<string, string>;
   try {
     spec = parseInstanceSpec(wire);
-    env = envSchema && envSchema.length > 0 ? validateEnvironment(envSchema, specEnvironment(spec)).env : { ...specEnvironment(spec) };
+    env =
+      envSchema && envSchema.length > 0
+        ? validateEnvironment(envSchema, specEnvironment(spec)).env
+        : { ...specEnvironment(spec) };
   } catch (err) {
     throw prefixed(err, "json_spec");
   }

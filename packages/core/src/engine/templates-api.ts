@@ -7,7 +7,8 @@ export function templatesApi(instances: InstancesApi): TemplatesApi {
   const templates = new Map<string, Template>();
   const get = async (key: string) => {
     const t = templates.get(key);
-    if (!t) throw new FleetError("NOT_FOUND", `template ${String(key)} not found`, { path: "template", isRetryable: false });
+    if (!t)
+      throw new FleetError("NOT_FOUND", `template ${String(key)} not found`, { path: "template", isRetryable: false });
     return t;
   };
   return {
@@ -22,7 +23,10 @@ export function templatesApi(instances: InstancesApi): TemplatesApi {
       const template = await get(key);
       const input = templateInstanceInput(template, overrides);
       if (template.env_schema.length > 0) {
-        const env = ((input.json_spec as { environment?: Record<string, string> }).environment ?? {}) as Record<string, string>;
+        const env = ((input.json_spec as { environment?: Record<string, string> }).environment ?? {}) as Record<
+          string,
+          string
+        >;
         const withSecretNames = { ...env };
         for (const k of Object.keys(overrides.secrets ?? {})) withSecretNames[k] = `secret_ref:pending:${k}`;
         validateEnvironment(template.env_schema, withSecretNames);

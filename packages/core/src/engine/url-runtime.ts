@@ -1,4 +1,5 @@
 import { FleetError } from "../errors.js";
+import { rejectingIterable } from "../memory/async-queue.js";
 import type { DeployRequest, LogLine, ObservedInstance, RuntimeBackend } from "../plugins/runtime.js";
 
 /**
@@ -42,9 +43,9 @@ export function urlRuntime(): RuntimeBackend {
       return [...known.values()].map((o) => ({ ...o }));
     },
     logs(id): AsyncIterable<LogLine> {
-      return (async function* () {
-        throw new FleetError("UNSUPPORTED", `instance ${id} is a remote URL: it has no logs here`, { path: "id" });
-      })();
+      return rejectingIterable(
+        new FleetError("UNSUPPORTED", `instance ${id} is a remote URL: it has no logs here`, { path: "id" }),
+      );
     },
     async close() {
       known.clear();

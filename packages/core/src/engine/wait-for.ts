@@ -45,11 +45,13 @@ export function waitForStatus(
           else finish(new FleetError("NOT_FOUND", `instance ${id} not found`, { path: "id", isRetryable: false }));
         } else if (wanted.includes(inst.status)) finish(undefined, inst);
         else if (inst.status === "failed" && inst.observed_generation === inst.generation) {
-          finish(new FleetError("DEPLOY_FAILED", `instance ${inst.name} failed: ${inst.status_reason ?? "unknown reason"}`, {
-            path: "status",
-            isRetryable: false,
-            details: { instanceId: id, status: inst.status },
-          }));
+          finish(
+            new FleetError("DEPLOY_FAILED", `instance ${inst.name} failed: ${inst.status_reason ?? "unknown reason"}`, {
+              path: "status",
+              isRetryable: false,
+              details: { instanceId: id, status: inst.status },
+            }),
+          );
         }
       } catch (err) {
         finish(err);
@@ -65,9 +67,13 @@ export function waitForStatus(
     const timer = setTimeout(async () => {
       const inst = await ctx.store.instances.get(id).catch(() => undefined);
       finish(
-        new FleetError("TIMEOUT", `instance ${id} did not reach ${wanted.join("|")} within ${timeoutMs} ms (status ${inst?.status ?? "gone"}${inst?.status_reason ? `: ${inst.status_reason}` : ""})`, {
-          path: "status",
-        }),
+        new FleetError(
+          "TIMEOUT",
+          `instance ${id} did not reach ${wanted.join("|")} within ${timeoutMs} ms (status ${inst?.status ?? "gone"}${inst?.status_reason ? `: ${inst.status_reason}` : ""})`,
+          {
+            path: "status",
+          },
+        ),
       );
     }, timeoutMs);
     const poll = setInterval(() => void check(), 250);

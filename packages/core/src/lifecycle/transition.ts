@@ -16,7 +16,13 @@ export type LifecycleEvent =
 
 const T: Record<InstanceStatus, Partial<Record<LifecycleEvent, InstanceStatus>>> = {
   pending: { provision: "provisioning", stop: "stopped", delete: "deleting", fail: "failed" },
-  provisioning: { provisioned: "starting", fail: "failed", stop: "stopping", delete: "deleting", restart: "provisioning" },
+  provisioning: {
+    provisioned: "starting",
+    fail: "failed",
+    stop: "stopping",
+    delete: "deleting",
+    restart: "provisioning",
+  },
   starting: { ready: "running", fail: "failed", stop: "stopping", delete: "deleting", restart: "provisioning" },
   running: { probe_failed: "unhealthy", fail: "failed", stop: "stopping", delete: "deleting", restart: "provisioning" },
   unhealthy: { ready: "running", fail: "failed", stop: "stopping", delete: "deleting", restart: "provisioning" },
@@ -28,14 +34,22 @@ const T: Record<InstanceStatus, Partial<Record<LifecycleEvent, InstanceStatus>>>
 };
 
 /** The full table, for documentation and tests. */
-export const LIFECYCLE_TABLE: Readonly<Record<InstanceStatus, Readonly<Partial<Record<LifecycleEvent, InstanceStatus>>>>> =
-  T;
+export const LIFECYCLE_TABLE: Readonly<
+  Record<InstanceStatus, Readonly<Partial<Record<LifecycleEvent, InstanceStatus>>>>
+> = T;
 
 export const INSTANCE_STATUSES = Object.keys(T) as InstanceStatus[];
 
+/** Own-property lookup, so `constructor`/`__proto__` never resolve through the prototype. */
+function lookup(state: InstanceStatus, event: LifecycleEvent): InstanceStatus | undefined {
+  if (!Object.hasOwn(T, state)) return undefined;
+  const row = T[state];
+  return Object.hasOwn(row, event) ? row[event] : undefined;
+}
+
 /** Pure: the next state, or `INVALID_TRANSITION`. */
 export function transition(state: InstanceStatus, event: LifecycleEvent): InstanceStatus {
-  const next = T[state]?.[event];
+  const next = lookup(state, event);
   if (!next) {
     throw new FleetError("INVALID_TRANSITION", `cannot ${String(event)} an instance that is ${String(state)}`, {
       path: "status",
@@ -47,5 +61,5 @@ export function transition(state: InstanceStatus, event: LifecycleEvent): Instan
 }
 
 export function canTransition(state: InstanceStatus, event: LifecycleEvent): boolean {
-  return T[state]?.[event] !== undefined;
+  return lookup(state, event) !== undefined;
 }

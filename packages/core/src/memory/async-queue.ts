@@ -35,3 +35,10 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     };
   }
 }
+
+/** An async iterable whose first `next()` rejects with `err` (lazy failure for `logs()` and the like). */
+export function rejectingIterable<T>(err: unknown): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(err) }),
+  };
+}

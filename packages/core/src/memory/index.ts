@@ -1,2 +1,2 @@
-export * from "./memory-runtime.js";
 export * from "./memory-bus.js";
+export * from "./memory-runtime.js";

@@ -8,8 +8,8 @@ import type {
   RuntimeBackend,
   RuntimeEvent,
 } from "../plugins/runtime.js";
+import { AsyncQueue, rejectingIterable } from "./async-queue.js";
 import { LogRing } from "./log-ring.js";
-import { AsyncQueue } from "./async-queue.js";
 
 export interface MemoryRuntimeOptions {
   /** Spec types handled; default `["docker", "process"]`. */
@@ -137,10 +137,17 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
       await waitSlow(opts?.signal);
       const fault = takeFault(id);
       if (fault) {
-        throw new FleetError("DEPLOY_FAILED", fault.message, { isRetryable: !fault.permanent, details: { instanceId: id } });
+        throw new FleetError("DEPLOY_FAILED", fault.message, {
+          isRetryable: !fault.permanent,
+          details: { instanceId: id },
+        });
       }
       const existing = entries.get(id);
-      if (existing && existing.observed.specHash === request.instance.specHash && existing.observed.phase !== "exited") {
+      if (
+        existing &&
+        existing.observed.specHash === request.instance.specHash &&
+        existing.observed.phase !== "exited"
+      ) {
         return { ...existing.observed };
       }
       if (existing?.readyTimer) clearTimeout(existing.readyTimer);
@@ -162,7 +169,9 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
           entry.observed = {
             ...entry.observed,
             phase: "running",
-            ...(entry.observed.replicas ? { replicas: { ...entry.observed.replicas, ready: entry.observed.replicas.desired } } : {}),
+            ...(entry.observed.replicas
+              ? { replicas: { ...entry.observed.replicas, ready: entry.observed.replicas.desired } }
+              : {}),
           };
           emit(id, "changed");
         }, startDelayMs);
@@ -171,7 +180,11 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
       counts.set(id, (counts.get(id) ?? 0) + 1);
       totalDeploys += 1;
       if (record) requests.push(request);
-      entry.logs.push({ time: observed.startedAt!, stream: "stdout", line: `started ${request.instance.name} (${request.instance.specHash.slice(0, 12)})` });
+      entry.logs.push({
+        time: observed.startedAt!,
+        stream: "stdout",
+        line: `started ${request.instance.name} (${request.instance.specHash.slice(0, 12)})`,
+      });
       emit(id, existing ? "changed" : "started");
       return { ...observed };
     },
@@ -209,9 +222,9 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
     logs(instanceId: string, opts: LogOptions = {}): AsyncIterable<LogLine> {
       const entry = entries.get(instanceId);
       if (!entry) {
-        return (async function* () {
-          throw new FleetError("NOT_FOUND", `[mcpfleet/memory-runtime] no instance ${instanceId}`, { path: "id" });
-        })();
+        return rejectingIterable(
+          new FleetError("NOT_FOUND", `[mcpfleet/memory-runtime] no instance ${instanceId}`, { path: "id" }),
+        );
       }
       return entry.logs.read(opts);
     },
@@ -234,7 +247,12 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
       const entry = entries.get(instanceId);
       if (!entry) return;
       if (entry.readyTimer) clearTimeout(entry.readyTimer);
-      entry.observed = { ...entry.observed, phase: "exited", exitCode, reason: reason ?? `exited with code ${exitCode}` };
+      entry.observed = {
+        ...entry.observed,
+        phase: "exited",
+        exitCode,
+        reason: reason ?? `exited with code ${exitCode}`,
+      };
       entry.logs.push({ time: new Date().toISOString(), stream: "stderr", line: entry.observed.reason! });
       emit(instanceId, "exited");
     },

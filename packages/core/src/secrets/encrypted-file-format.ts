@@ -24,14 +24,24 @@ export type SecretsData = Record<string, Record<string, string>>;
 
 export function scrypt(passphrase: string, p: KdfParams): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scryptCb(passphrase, p.salt, 32, { N: 2 ** p.logN, r: p.r, p: p.p, maxmem: 256 * 2 ** p.logN * p.r + 1024 * 1024 }, (err, key) =>
-      err ? reject(err) : resolve(key),
+    scryptCb(
+      passphrase,
+      p.salt,
+      32,
+      { N: 2 ** p.logN, r: p.r, p: p.p, maxmem: 256 * 2 ** p.logN * p.r + 1024 * 1024 },
+      (err, key) => (err ? reject(err) : resolve(key)),
     );
   });
 }
 
 export function newParams(kdf: 0 | 1, logN: number): KdfParams {
-  return { kdf, logN: kdf === 1 ? logN : 0, r: kdf === 1 ? 8 : 0, p: kdf === 1 ? 1 : 0, salt: kdf === 1 ? randomBytes(16) : Buffer.alloc(16) };
+  return {
+    kdf,
+    logN: kdf === 1 ? logN : 0,
+    r: kdf === 1 ? 8 : 0,
+    p: kdf === 1 ? 1 : 0,
+    salt: kdf === 1 ? randomBytes(16) : Buffer.alloc(16),
+  };
 }
 
 /** Header params, or undefined when the bytes are not this format. */

@@ -6,7 +6,15 @@ import { z } from "zod";
 import { FleetError } from "../errors.js";
 import type { CallOptions } from "../plugins/common.js";
 import type { SecretRef, SecretStore } from "../plugins/secret-store.js";
-import { decrypt, encrypt, type KdfParams, newParams, readParams, type SecretsData, scrypt } from "./encrypted-file-format.js";
+import {
+  decrypt,
+  encrypt,
+  type KdfParams,
+  newParams,
+  readParams,
+  type SecretsData,
+  scrypt,
+} from "./encrypted-file-format.js";
 import { checkScope, checkValue, guard, notFound, refString } from "./store-common.js";
 
 export type EncryptedFileSecretsOptions = { path: string; scryptCost?: number } & (
@@ -36,7 +44,7 @@ function keyBytes(key: Uint8Array | string, option: string): Buffer {
     if (/^[0-9a-fA-F]{64}$/.test(s)) buf = Buffer.from(s, "hex");
     else if (/^[A-Za-z0-9+/]{43}=?$/.test(s)) buf = Buffer.from(s, "base64");
   }
-  if (!buf || buf.length !== 32) throw optionsError(option, "must be 32 bytes (raw, 64 hex digits or base64)");
+  if (buf?.length !== 32) throw optionsError(option, "must be 32 bytes (raw, 64 hex digits or base64)");
   return buf;
 }
 
@@ -94,7 +102,10 @@ export function encryptedFileSecrets(options: EncryptedFileSecretsOptions): Secr
   }
 
   function unavailable(why: string, cause?: unknown, retryable = false): FleetError {
-    return new FleetError("SECRET_STORE_UNAVAILABLE", `[mcpfleet/${NAME}] secrets file ${path} ${why}`, { isRetryable: retryable, cause });
+    return new FleetError("SECRET_STORE_UNAVAILABLE", `[mcpfleet/${NAME}] secrets file ${path} ${why}`, {
+      isRetryable: retryable,
+      cause,
+    });
   }
 
   let cache: { data: SecretsData; params: KdfParams; size: number; mtimeMs: number } | undefined;

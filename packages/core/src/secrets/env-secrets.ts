@@ -13,7 +13,10 @@ export interface EnvSecretsOptions {
 
 const optionsSchema = z.object({
   env: z.record(z.string(), z.union([z.string(), z.undefined()])).optional(),
-  prefix: z.string().regex(/^[A-Z0-9_]*$/).optional(),
+  prefix: z
+    .string()
+    .regex(/^[A-Z0-9_]*$/)
+    .optional(),
 });
 
 const part = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]/g, "_");
@@ -39,9 +42,13 @@ export function envSecrets(options: EnvSecretsOptions = {}): SecretStore {
   const r = optionsSchema.safeParse(options ?? {});
   if (!r.success) {
     const field = String(r.error.issues[0]?.path[0] ?? "options");
-    throw new FleetError("OPTIONS_INVALID", `[mcpfleet/secrets-env] option "${field}" is invalid: ${r.error.issues[0]?.message ?? ""}`, {
-      path: field,
-    });
+    throw new FleetError(
+      "OPTIONS_INVALID",
+      `[mcpfleet/secrets-env] option "${field}" is invalid: ${r.error.issues[0]?.message ?? ""}`,
+      {
+        path: field,
+      },
+    );
   }
   const env = options.env ?? process.env;
   const prefix = r.data.prefix ?? "MCPFLEET_SECRET_";

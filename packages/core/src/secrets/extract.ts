@@ -34,7 +34,8 @@ export function extractSecrets(
   const writes: { ref: SecretRef; value: string }[] = [];
   const objectField = (field: string): Record<string, unknown> => {
     const cur = spec[field];
-    const copy = typeof cur === "object" && cur !== null && !Array.isArray(cur) ? { ...(cur as Record<string, unknown>) } : {};
+    const copy =
+      typeof cur === "object" && cur !== null && !Array.isArray(cur) ? { ...(cur as Record<string, unknown>) } : {};
     spec[field] = copy;
     return copy;
   };
@@ -60,7 +61,8 @@ export function extractSecrets(
     } else if (name.startsWith("headers.")) {
       const header = name.slice("headers.".length);
       if (!isUrl) issues.push({ path, message: "only url specs have headers" });
-      else if (!HEADER_NAME.test(header) || !isSecretRefPart(name)) issues.push({ path, message: "must name a valid HTTP header" });
+      else if (!HEADER_NAME.test(header) || !isSecretRefPart(name))
+        issues.push({ path, message: "must name a valid HTTP header" });
       else {
         const ref = { scope, key: name };
         objectField("headers")[header] = formatSecretRef(ref);

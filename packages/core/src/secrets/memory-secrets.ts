@@ -18,25 +18,38 @@ export function memorySecrets(initial?: MemorySecretsInitial): SecretStore & { r
   const scopes = new Map<string, Map<string, string>>();
   const put = (scope: string, key: string, value: string) => {
     let m = scopes.get(scope);
-    if (!m) scopes.set(scope, (m = new Map()));
+    if (!m) {
+      m = new Map();
+      scopes.set(scope, m);
+    }
     m.set(key, value);
   };
   if (initial !== undefined) {
     const r = initialSchema.safeParse(initial);
-    if (!r.success) throw new FleetError("OPTIONS_INVALID", '[mcpfleet/secrets-memory] option "initial" must map scopes to {key: value} or refs to values');
+    if (!r.success)
+      throw new FleetError(
+        "OPTIONS_INVALID",
+        '[mcpfleet/secrets-memory] option "initial" must map scopes to {key: value} or refs to values',
+      );
     for (const [k, v] of Object.entries(r.data)) {
       if (typeof v === "string") {
         let ref: SecretRef;
         try {
           ref = parseSecretRef(k);
         } catch {
-          throw new FleetError("OPTIONS_INVALID", '[mcpfleet/secrets-memory] option "initial": string entries must be keyed by secret_ref:<scope>:<key>');
+          throw new FleetError(
+            "OPTIONS_INVALID",
+            '[mcpfleet/secrets-memory] option "initial": string entries must be keyed by secret_ref:<scope>:<key>',
+          );
         }
         put(ref.scope, ref.key, v);
       } else {
         for (const [key, value] of Object.entries(v)) {
           if (!isSecretRefPart(k) || !isSecretRefPart(key)) {
-            throw new FleetError("OPTIONS_INVALID", '[mcpfleet/secrets-memory] option "initial": scopes and keys must match [A-Za-z0-9_.-]+');
+            throw new FleetError(
+              "OPTIONS_INVALID",
+              '[mcpfleet/secrets-memory] option "initial": scopes and keys must match [A-Za-z0-9_.-]+',
+            );
           }
           put(k, key, value);
         }

@@ -8,7 +8,9 @@ export const REDACTED = "[REDACTED]";
  * are ignored. Cycles become `"[Circular]"`. Errors become `{name, message}`.
  */
 export function redactSecrets<T>(value: T, secrets: readonly string[]): T {
-  const list = [...new Set(secrets.filter((s) => typeof s === "string" && s.length > 0))].sort((a, b) => b.length - a.length);
+  const list = [...new Set(secrets.filter((s) => typeof s === "string" && s.length > 0))].sort(
+    (a, b) => b.length - a.length,
+  );
   if (list.length === 0) return value;
   const scrub = (s: string) => {
     let out = s;
@@ -69,7 +71,10 @@ export function redactSpec<T>(wireSpec: T, options: RedactSpecOptions = {}): T {
   const auth = src.authentication;
   if (typeof auth === "object" && auth !== null && !Array.isArray(auth)) {
     const a = auth as Record<string, unknown>;
-    out.authentication = { ...a, ...(a.token !== undefined && !looksLikeSecretRef(a.token) ? { token: REDACTED } : {}) };
+    out.authentication = {
+      ...a,
+      ...(a.token !== undefined && !looksLikeSecretRef(a.token) ? { token: REDACTED } : {}),
+    };
   }
   return out as T;
 }

@@ -66,11 +66,18 @@ export async function resolveSpecSecrets(
   for (const [name, s] of envRefs) secrets.env[name] = values.get(s) as string;
   for (const [name, s] of headerRefs) secrets.headers[name] = values.get(s) as string;
   if (tokenRef !== undefined) secrets.authToken = values.get(tokenRef) as string;
-  else if (spec.type === "url" && (spec as UrlSpec).authentication) secrets.authToken = (spec as UrlSpec).authentication?.token;
+  else if (spec.type === "url" && (spec as UrlSpec).authentication)
+    secrets.authToken = (spec as UrlSpec).authentication?.token;
   return { env, secrets };
 }
 
-async function getOne(store: SecretStore, s: string, ref: SecretRef, path: string, signal?: AbortSignal): Promise<string> {
+async function getOne(
+  store: SecretStore,
+  s: string,
+  ref: SecretRef,
+  path: string,
+  signal?: AbortSignal,
+): Promise<string> {
   try {
     return await store.get(ref, signal ? { signal } : undefined);
   } catch (err) {
@@ -85,10 +92,14 @@ async function getOne(store: SecretStore, s: string, ref: SecretRef, path: strin
       }
       throw err;
     }
-    throw new FleetError("SECRET_STORE_UNAVAILABLE", `secret store ${store.name} failed to read ${s} (used by ${path})`, {
-      path,
-      cause: err,
-      details: { ref: s },
-    });
+    throw new FleetError(
+      "SECRET_STORE_UNAVAILABLE",
+      `secret store ${store.name} failed to read ${s} (used by ${path})`,
+      {
+        path,
+        cause: err,
+        details: { ref: s },
+      },
+    );
   }
 }

@@ -33,8 +33,10 @@ export function parseSecretRef(value: unknown, path = "secret_ref"): SecretRef {
 /** Formats a ref; invalid scope or key throws `SPEC_INVALID`. */
 export function formatSecretRef(ref: SecretRef): string {
   const issues = [];
-  if (typeof ref?.scope !== "string" || !PART.test(ref.scope)) issues.push({ path: "scope", message: "must match [A-Za-z0-9_.-]+" });
-  if (typeof ref?.key !== "string" || !PART.test(ref.key)) issues.push({ path: "key", message: "must match [A-Za-z0-9_.-]+" });
+  if (typeof ref?.scope !== "string" || !PART.test(ref.scope))
+    issues.push({ path: "scope", message: "must match [A-Za-z0-9_.-]+" });
+  if (typeof ref?.key !== "string" || !PART.test(ref.key))
+    issues.push({ path: "key", message: "must match [A-Za-z0-9_.-]+" });
   if (issues.length > 0) throw specInvalid(issues, "secret reference");
   return `${SECRET_REF_PREFIX}${ref.scope}:${ref.key}`;
 }

@@ -44,7 +44,11 @@ export function containerStartRequestToWire(input: unknown): Record<string, unkn
   };
   if (Object.values(flatHealth).some((v) => v !== undefined)) {
     const base: Record<string, unknown> =
-      typeof input.health_check === "string" ? { path: input.health_check } : isRecord(input.health_check) ? { ...input.health_check } : {};
+      typeof input.health_check === "string"
+        ? { path: input.health_check }
+        : isRecord(input.health_check)
+          ? { ...input.health_check }
+          : {};
     for (const [k, v] of Object.entries(flatHealth)) if (v !== undefined) base[k] = v;
     wire.health_check = base;
   }
@@ -57,7 +61,10 @@ export function containerStartRequestToWire(input: unknown): Record<string, unkn
  * (`resources.memory_limit` for a bad flat `memory_limit`, `health_check.path` for
  * `health_check_path`).
  */
-export function parseContainerStartRequest(input: unknown): { json_spec: Record<string, unknown>; spec: ContainerSpec } {
+export function parseContainerStartRequest(input: unknown): {
+  json_spec: Record<string, unknown>;
+  spec: ContainerSpec;
+} {
   const json_spec = containerStartRequestToWire(input);
   return { json_spec, spec: parseInstanceSpec(json_spec) as ContainerSpec };
 }

@@ -1,7 +1,7 @@
 import { Ajv, type ValidateFunction } from "ajv";
 import { FleetError, type FleetIssue, specInvalid } from "../errors.js";
 import type { EnvSchemaEntry } from "../model/types.js";
-import { looksLikeSecretRef, isSecretRef } from "../secrets/secret-ref.js";
+import { isSecretRef, looksLikeSecretRef } from "../secrets/secret-ref.js";
 import { stableStringify } from "../util/stable-json.js";
 import { parseEnvSchema } from "./env-schema.js";
 import { isRecord } from "./issues.js";
@@ -73,7 +73,10 @@ function compiled(schema: unknown): Compiled {
  *   the value is never echoed. Other problems throw `SPEC_INVALID`.
  * - Variables not in the schema pass through as strings.
  */
-export function validateEnvironment(envSchema: readonly EnvSchemaEntry[] | unknown, environment: unknown): ValidatedEnvironment {
+export function validateEnvironment(
+  envSchema: readonly EnvSchemaEntry[] | unknown,
+  environment: unknown,
+): ValidatedEnvironment {
   const c = compiled(envSchema);
   if (!isRecord(environment)) throw specInvalid([{ path: "environment", message: "must be an object" }], "environment");
   const issues: FleetIssue[] = [];
@@ -98,7 +101,10 @@ export function validateEnvironment(envSchema: readonly EnvSchemaEntry[] | unkno
     }
     if (c.secret.has(key)) {
       literalSecret = true;
-      issues.push({ path, message: "is a secret variable: pass its value as a secret (stored as a secret_ref), never as a literal" });
+      issues.push({
+        path,
+        message: "is a secret variable: pass its value as a secret (stored as a secret_ref), never as a literal",
+      });
       continue;
     }
     data[key] = v;
@@ -111,7 +117,10 @@ export function validateEnvironment(envSchema: readonly EnvSchemaEntry[] | unkno
         issues.push({ path: `environment.${name}`, message: "is required" });
       } else {
         const name = err.instancePath.split("/")[1] ?? "";
-        issues.push({ path: name ? `environment.${decodePointer(name)}` : "environment", message: err.message ?? "is invalid" });
+        issues.push({
+          path: name ? `environment.${decodePointer(name)}` : "environment",
+          message: err.message ?? "is invalid",
+        });
       }
     }
   }

@@ -44,7 +44,12 @@ function parseUncached(input: string): ImageReference | string {
   const registry = m[1];
   const path = m[2] as string;
   // A first component without '.' or ':' that is not localhost is a path component, which must be lower-case.
-  if (registry !== undefined && !/[.:[]/.test(registry) && registry !== "localhost" && registry !== registry.toLowerCase()) {
+  if (
+    registry !== undefined &&
+    !/[.:[]/.test(registry) &&
+    registry !== "localhost" &&
+    registry !== registry.toLowerCase()
+  ) {
     return "repository must be lower-case";
   }
   if ((registry ? registry.length + 1 : 0) + path.length > 255) return "repository name must be at most 255 characters";

@@ -1,13 +1,6 @@
-import type {
-  ContainerSpec,
-  HealthCheck,
-  ProcessSpec,
-  Resources,
-  UrlSpec,
-  VolumeMount,
-} from "../model/spec-types.js";
-import type { DockerWire, HealthCheckWire, ProcessWire, UrlWire, VolumesWire } from "./wire-schemas.js";
+import type { ContainerSpec, HealthCheck, ProcessSpec, Resources, UrlSpec, VolumeMount } from "../model/spec-types.js";
 import { parseCpuQuantity, parseMemoryQuantity } from "./quantities.js";
+import type { DockerWire, HealthCheckWire, ProcessWire, UrlWire, VolumesWire } from "./wire-schemas.js";
 
 /** Defaults of a health check (wire seconds -> ms). */
 export const HEALTH_DEFAULTS = { intervalMs: 30_000, timeoutMs: 5_000, retries: 3 } as const;
@@ -23,7 +16,9 @@ export function normalizeHealthCheck(h: HealthCheckWire | undefined): HealthChec
   };
 }
 
-export function normalizeEnvironment(env: Record<string, string | number | boolean> | undefined): Record<string, string> {
+export function normalizeEnvironment(
+  env: Record<string, string | number | boolean> | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
   if (env) for (const k of Object.keys(env)) out[k] = String(env[k]);
   return out;
@@ -71,7 +66,7 @@ export function normalizeDocker(w: DockerWire): ContainerSpec {
     transport: w.transport ?? "streamable-http",
     environment: normalizeEnvironment(w.environment),
     volumes: normalizeVolumes(w.volumes),
-    restartPolicy: w.restart_policy ?? "no",
+    restartPolicy: w.restart_policy ?? "on-failure",
     labels: w.labels ? { ...w.labels } : {},
     replicas: w.replicas ?? 1,
   };
@@ -107,7 +102,7 @@ export function normalizeProcess(w: ProcessWire): ProcessSpec {
     command: [...w.command],
     environment: normalizeEnvironment(w.environment),
     transport: w.transport ?? "stdio",
-    restartPolicy: w.restart_policy ?? "no",
+    restartPolicy: w.restart_policy ?? "on-failure",
   };
   if (w.args !== undefined) spec.args = [...w.args];
   if (w.port !== undefined) spec.port = w.port;

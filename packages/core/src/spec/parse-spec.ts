@@ -1,6 +1,6 @@
 import { FleetError, type FleetIssue, specInvalid } from "../errors.js";
 import type { AnyInstanceSpec, CustomSpec, InstanceSpec } from "../model/spec-types.js";
-import { cloneJson, inspectDocument, isRecord, zodIssues } from "./issues.js";
+import { cloneJson, inspectDocument, isRecord, jsonEquals, zodIssues } from "./issues.js";
 import { normalizeDocker, normalizeProcess, normalizeUrl } from "./normalize.js";
 import { dockerWire, processWire, urlWire } from "./wire-schemas.js";
 
@@ -21,25 +21,37 @@ export const BUILTIN_SPEC_TYPES = ["docker", "container", "url", "process"] as c
  */
 const memo = new Map<string, InstanceSpec>();
 const MEMO_MAX = 512;
+/** Same, by document identity, verified against a snapshot so later mutation is noticed. */
+const byObject = new WeakMap<object, { snapshot: unknown; spec: InstanceSpec }>();
 
 /**
  * Validates a wire `json_spec` and returns the normalized camelCase spec (`model/spec-types.ts`).
  * Every problem is reported at once: `SPEC_INVALID` with `issues: {path, message}[]`, paths
  * relative to the spec (`port`, `environment.API_KEY`, `resources.memory_limit`). Never throws
- * anything but a `FleetError`.
+ * anything but a `FleetError`. Unknown keys are tolerated and ignored (docker-compose style
+ * extras); the keys `__proto__`, `constructor` and `prototype` are refused anywhere.
+ * Successful parses of pure JSON documents are memoized (returned as fresh copies).
  */
 export function parseInstanceSpec(input: unknown, options?: ParseSpecOptions): AnyInstanceSpec {
   if (!isRecord(input)) throw specInvalid([{ path: "", message: "must be an object with a type" }], "spec");
+  const seen = byObject.get(input);
+  if (seen && jsonEquals(input, seen.snapshot)) return cloneJson(seen.spec);
   const type = input.type;
   const { reserved, pure } = inspectDocument(input);
   const builtin = type === "docker" || type === "container" || type === "url" || type === "process";
   const key = pure && builtin && reserved.length === 0 ? JSON.stringify(input) : undefined;
   if (key !== undefined) {
     const hit = memo.get(key);
-    if (hit) return cloneJson(hit);
+    if (hit) {
+      byObject.set(input, { snapshot: cloneJson(input), spec: hit });
+      return cloneJson(hit);
+    }
   }
   if (typeof type !== "string") {
-    throw specInvalid([{ path: "type", message: "must be one of docker, container, url, process" }, ...reserved], "spec");
+    throw specInvalid(
+      [{ path: "type", message: "must be one of docker, container, url, process" }, ...reserved],
+      "spec",
+    );
   }
   let result: { success: true; data: unknown } | { success: false; error: { issues: Parameters<typeof zodIssues>[0] } };
   let normalize: (data: never) => InstanceSpec;
@@ -67,17 +79,27 @@ export function parseInstanceSpec(input: unknown, options?: ParseSpecOptions): A
   const spec = normalize(result.data as never);
   if (key !== undefined) {
     if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value as string);
-    memo.set(key, cloneJson(spec));
+    const frozen = cloneJson(spec);
+    memo.set(key, frozen);
+    byObject.set(input, { snapshot: cloneJson(input), spec: frozen });
   }
   return spec;
 }
 
-function parseCustom(type: string, input: Record<string, unknown>, reserved: FleetIssue[], options?: ParseSpecOptions): CustomSpec {
+function parseCustom(
+  type: string,
+  input: Record<string, unknown>,
+  reserved: FleetIssue[],
+  options?: ParseSpecOptions,
+): CustomSpec {
   const parser = options?.types && Object.hasOwn(options.types, type) ? options.types[type] : undefined;
   if (!parser) {
     const extra = options?.types ? Object.keys(options.types) : [];
     throw specInvalid(
-      [{ path: "type", message: `unknown spec type; expected one of ${[...BUILTIN_SPEC_TYPES, ...extra].join(", ")}` }, ...reserved],
+      [
+        { path: "type", message: `unknown spec type; expected one of ${[...BUILTIN_SPEC_TYPES, ...extra].join(", ")}` },
+        ...reserved,
+      ],
       "spec",
     );
   }
@@ -96,10 +118,14 @@ function parseCustom(type: string, input: Record<string, unknown>, reserved: Fle
     });
   }
   if (!isRecord(spec) || spec.type !== type || !isRecord(spec.environment)) {
-    throw new FleetError("SPEC_INVALID", `the parser of spec type ${type} returned an invalid spec (needs type and environment)`, {
-      path: "type",
-      isRetryable: false,
-    });
+    throw new FleetError(
+      "SPEC_INVALID",
+      `the parser of spec type ${type} returned an invalid spec (needs type and environment)`,
+      {
+        path: "type",
+        isRetryable: false,
+      },
+    );
   }
   return spec;
 }

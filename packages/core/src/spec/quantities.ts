@@ -43,7 +43,8 @@ export function parseMemoryQuantity(input: unknown): number | string {
   } else if (typeof input === "string") {
     const m = MEMORY.exec(input.trim());
     const factor = m ? UNIT[(m[2] as string).toLowerCase()] : undefined;
-    if (!m || factor === undefined) return "must be a memory quantity such as 256m, 1g, 512Mi, 1.5g or a number of bytes";
+    if (!m || factor === undefined)
+      return "must be a memory quantity such as 256m, 1g, 512Mi, 1.5g or a number of bytes";
     bytes = Math.floor(Number(m[1]) * factor);
   } else {
     return "must be a string such as 256m or a number of bytes";

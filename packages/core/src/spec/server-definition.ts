@@ -18,13 +18,24 @@ export interface ParsedServerDefinition {
   env_schema: EnvSchemaEntry[];
 }
 
-const text = (max: number) => z.string({ error: "must be a string" }).max(max, { error: `must be at most ${max} characters` });
+function hasControlCharacters(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+const text = (max: number) =>
+  z.string({ error: "must be a string" }).max(max, { error: `must be at most ${max} characters` });
 
 const serverSchema = z.object({
   id: text(128).min(1, { error: "must not be empty" }).optional(),
   name: text(128)
     .min(1, { error: "must not be empty" })
-    .regex(/^[^\s\0-\x1f\x7f]+(?: [^\s\0-\x1f\x7f]+)*$/, { error: "must not have control characters or leading/trailing spaces" }),
+    .refine((v) => v === v.trim() && !hasControlCharacters(v), {
+      error: "must not have control characters or leading/trailing spaces",
+    }),
   description: text(4096).nullable().optional(),
   docker_image_url: z
     .string({ error: "must be a string" })
@@ -36,7 +47,10 @@ const serverSchema = z.object({
     .nullable()
     .optional(),
   version: text(128).nullable().optional(),
-  tags: z.array(text(64).min(1, { error: "must not be empty" }), { error: "must be an array of strings" }).max(64).optional(),
+  tags: z
+    .array(text(64).min(1, { error: "must not be empty" }), { error: "must be an array of strings" })
+    .max(64)
+    .optional(),
   status: z.enum(["active", "inactive", "deprecated"], { error: "must be active, inactive or deprecated" }).optional(),
   is_public: z.boolean({ error: "must be a boolean" }).optional(),
 });

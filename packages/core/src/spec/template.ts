@@ -1,21 +1,35 @@
 import { z } from "zod";
-import { type FleetIssue, FleetError, specInvalid } from "../errors.js";
-import type { EnvSchemaEntry } from "../model/types.js";
 import type { InstantiateOverrides, Template } from "../engine/fleet-types.js";
+import { FleetError, type FleetIssue, specInvalid } from "../errors.js";
+import type { EnvSchemaEntry } from "../model/types.js";
 import { containerStartRequestToWire } from "./container-request.js";
 import { parseEnvSchema } from "./env-schema.js";
 import { isRecord, reservedKeyIssues, zodIssues } from "./issues.js";
 import { parseInstanceSpec } from "./parse-spec.js";
-import { ENV_NAME } from "./wire-schemas.js";
+import { ENV_NAME, RESERVED_KEYS } from "./wire-schemas.js";
 
 const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 const templateSchema = z.object({
-  name: z.string({ error: "must be a string" }).regex(TEMPLATE_NAME, { error: "must be 1-128 letters, digits, '.', '_' or '-'" }),
+  name: z
+    .string({ error: "must be a string" })
+    .regex(TEMPLATE_NAME, { error: "must be 1-128 letters, digits, '.', '_' or '-'" }),
   description: z.string({ error: "must be a string" }).max(4096).nullable().optional(),
   default_config: z.record(z.string(), z.unknown(), { error: "must be an object" }).optional(),
-  required_env_vars: z.array(z.string().regex(ENV_NAME, { error: "must be an environment variable name" }), { error: "must be an array of names" }).optional(),
-  capabilities: z.array(z.string({ error: "must be a string" }).max(256), { error: "must be an array of strings" }).optional(),
+  required_env_vars: z
+    .array(
+      z
+        .string()
+        .regex(ENV_NAME, { error: "must be an environment variable name" })
+        .refine((n) => !RESERVED_KEYS.has(n), { error: "reserved name is not allowed" }),
+      {
+        error: "must be an array of names",
+      },
+    )
+    .optional(),
+  capabilities: z
+    .array(z.string({ error: "must be a string" }).max(256), { error: "must be an array of strings" })
+    .optional(),
   env_schema: z.unknown().optional(),
 });
 
@@ -49,7 +63,13 @@ export function parseTemplate(json: unknown): Template {
     if (existing) existing.required = true;
     else envSchema.push({ name, type: "string", required: true, secret: false });
   }
-  const template: Template = { key: t.name, name: t.name, json_spec: wire, env_schema: envSchema, capabilities: [...(t.capabilities ?? [])] };
+  const template: Template = {
+    key: t.name,
+    name: t.name,
+    json_spec: wire,
+    env_schema: envSchema,
+    capabilities: [...(t.capabilities ?? [])],
+  };
   if (typeof t.description === "string") template.description = t.description;
   return template;
 }
@@ -57,7 +77,13 @@ export function parseTemplate(json: unknown): Template {
 const overridesSchema = z.object({
   name: z.string({ error: "must be a string" }).min(1).max(128).optional(),
   service_name: z.string({ error: "must be a string" }).min(1).max(128).optional(),
-  environment: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: "must be a string, number or boolean" }), { error: "must be an object" }).optional(),
+  environment: z
+    .record(
+      z.string(),
+      z.union([z.string(), z.number(), z.boolean()], { error: "must be a string, number or boolean" }),
+      { error: "must be an object" },
+    )
+    .optional(),
   replicas: z.number({ error: "must be an integer from 1 to 100" }).int().min(1).max(100).optional(),
 });
 
@@ -66,7 +92,10 @@ const overridesSchema = z.object({
  * the template's, `replicas`) and returns `{ name, json_spec }` for `instances.create`. The name
  * defaults to the template's. The json_spec is validated (`SPEC_INVALID` naming the override).
  */
-export function templateInstanceInput(template: Template, overrides: InstantiateOverrides | Record<string, unknown> = {}): { name: string; json_spec: Record<string, unknown> } {
+export function templateInstanceInput(
+  template: Template,
+  overrides: InstantiateOverrides | Record<string, unknown> = {},
+): { name: string; json_spec: Record<string, unknown> } {
   const issues: FleetIssue[] = reservedKeyIssues(overrides);
   const r = overridesSchema.safeParse(overrides);
   if (!r.success) issues.push(...zodIssues(r.error.issues));

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { looksLikeSecretRef, isSecretRef } from "../secrets/secret-ref.js";
+import { isSecretRef, looksLikeSecretRef } from "../secrets/secret-ref.js";
 import { parseImageReference } from "./image-ref.js";
 import { parseCpuQuantity, parseMemoryQuantity } from "./quantities.js";
 
@@ -65,9 +65,17 @@ export const port = z
   .min(1, { error: "must be an integer from 1 to 65535" })
   .max(65535, { error: "must be an integer from 1 to 65535" });
 
-const argv = z.array(z.string({ error: "must be a string" }).max(32768).refine((s) => !s.includes("\0"), { error: "must not contain NUL characters" }), {
-  error: "must be an array of strings",
-}).max(1024);
+const argv = z
+  .array(
+    z
+      .string({ error: "must be a string" })
+      .max(32768)
+      .refine((s) => !s.includes("\0"), { error: "must not contain NUL characters" }),
+    {
+      error: "must be an array of strings",
+    },
+  )
+  .max(1024);
 export const command = argv.min(1, { error: "must not be empty" });
 export const args = argv;
 
@@ -89,13 +97,20 @@ export const healthCheck = z.union(
       path: httpPath.optional(),
       interval: seconds(86400).optional(),
       timeout: seconds(3600).optional(),
-      retries: z.number({ error: "must be an integer" }).int({ error: "must be an integer" }).min(1).max(100).optional(),
+      retries: z
+        .number({ error: "must be an integer" })
+        .int({ error: "must be an integer" })
+        .min(1)
+        .max(100)
+        .optional(),
     }),
   ],
   { error: "must be a path string or an object {path, interval, timeout, retries}" },
 );
 
-export const transport = z.enum(["streamable-http", "sse", "stdio"], { error: "must be streamable-http, sse or stdio" });
+export const transport = z.enum(["streamable-http", "sse", "stdio"], {
+  error: "must be streamable-http, sse or stdio",
+});
 export const restartPolicy = z.enum(["no", "always", "unless-stopped", "on-failure"], {
   error: "must be no, always, unless-stopped or on-failure",
 });
@@ -136,7 +151,9 @@ const volumeSource = z
 /** `{"/host": "/container"}`, `{"/host": "/container:ro"}` or docker-py `{"/host": {bind, mode}}`. */
 const volumeTargetValue = z.union(
   [
-    z.string().regex(/^\/[^\0:]*(?::(?:ro|rw))?$/, { error: "must be an absolute container path, optionally with :ro or :rw" }),
+    z
+      .string()
+      .regex(/^\/[^\0:]*(?::(?:ro|rw))?$/, { error: "must be an absolute container path, optionally with :ro or :rw" }),
     z.object({ bind: containerPath, mode: z.enum(["ro", "rw"]).optional() }),
   ],
   { error: "must be a container path or {bind, mode}" },
@@ -147,14 +164,23 @@ export const volumes = z.union(
     z.record(z.string(), z.unknown()).superRefine((v, ctx) => {
       for (const key of Object.keys(v)) {
         const src = volumeSource.safeParse(key);
-        if (!src.success) for (const i of src.error.issues) ctx.addIssue({ code: "custom", message: `key ${i.message}`, path: [key] });
+        if (!src.success)
+          for (const i of src.error.issues) ctx.addIssue({ code: "custom", message: `key ${i.message}`, path: [key] });
         const dst = volumeTargetValue.safeParse(v[key]);
-        if (!dst.success) for (const i of dst.error.issues) ctx.addIssue({ code: "custom", message: i.message, path: [key, ...i.path] });
+        if (!dst.success)
+          for (const i of dst.error.issues)
+            ctx.addIssue({ code: "custom", message: i.message, path: [key, ...i.path] });
       }
     }) as unknown as z.ZodType<Record<string, string | { bind: string; mode?: "ro" | "rw" }>>,
-    z.array(
-      z.object({ source: volumeSource, target: containerPath, read_only: z.boolean({ error: "must be a boolean" }).optional() }),
-    ).max(256),
+    z
+      .array(
+        z.object({
+          source: volumeSource,
+          target: containerPath,
+          read_only: z.boolean({ error: "must be a boolean" }).optional(),
+        }),
+      )
+      .max(256),
   ],
   { error: "must be an object {source: target} or an array of {source, target, read_only}" },
 );
@@ -185,7 +211,10 @@ export const dockerWire = z.object({
   restart_policy: restartPolicy.optional(),
   labels: labels.optional(),
   replicas: replicas.optional(),
-  user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/, { error: "must be user[:group]" }).optional(),
+  user: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/, { error: "must be user[:group]" })
+    .optional(),
   read_only_root_filesystem: z.boolean({ error: "must be a boolean" }).optional(),
 });
 
@@ -228,7 +257,11 @@ export const urlWire = z.object({
       { error: "must be an object {type: bearer, token}" },
     )
     .optional(),
-  headers: mapOf<string>("header names to strings", (k) => (HEADER_NAME.test(k) ? undefined : "must be an HTTP header name"), headerValueError).optional(),
+  headers: mapOf<string>(
+    "header names to strings",
+    (k) => (HEADER_NAME.test(k) ? undefined : "must be an HTTP header name"),
+    headerValueError,
+  ).optional(),
 });
 
 export const processWire = z.object({
@@ -238,7 +271,12 @@ export const processWire = z.object({
   environment: environment.optional(),
   transport: transport.optional(),
   port: port.optional(),
-  cwd: z.string({ error: "must be a directory path" }).min(1).max(4096).refine((s) => !s.includes("\0"), { error: "must not contain NUL" }).optional(),
+  cwd: z
+    .string({ error: "must be a directory path" })
+    .min(1)
+    .max(4096)
+    .refine((s) => !s.includes("\0"), { error: "must not contain NUL" })
+    .optional(),
   health_check: healthCheck.optional(),
   restart_policy: restartPolicy.optional(),
 });

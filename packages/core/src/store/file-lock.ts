@@ -35,7 +35,11 @@ async function isStale(lockPath: string, staleMs: number): Promise<boolean> {
  * A cross-process advisory lock: an O_EXCL lock file holding `pid host time`. A holder that died
  * (same host, pid gone) or a lock older than `staleMs` is broken.
  */
-export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, options: FileLockOptions = {}): Promise<T> {
+export async function withFileLock<T>(
+  lockPath: string,
+  fn: () => Promise<T>,
+  options: FileLockOptions = {},
+): Promise<T> {
   const staleMs = options.staleMs ?? 10_000;
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let delay = 1;
@@ -51,7 +55,9 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
-        throw new FleetError("INTERNAL", `cannot create lock file ${lockPath}: ${(err as Error).message}`, { cause: err });
+        throw new FleetError("INTERNAL", `cannot create lock file ${lockPath}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       if (await isStale(lockPath, staleMs)) {
         await rm(lockPath, { force: true });

@@ -33,9 +33,13 @@ export function fileStore(options: FileStoreOptions): FleetStore {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new FleetError("OPTIONS_INVALID", `[mcpfleet/file-store] option "${issue?.path.join(".") || "path"}": ${issue?.message}`, {
-      path: issue?.path.join("."),
-    });
+    throw new FleetError(
+      "OPTIONS_INVALID",
+      `[mcpfleet/file-store] option "${issue?.path.join(".") || "path"}": ${issue?.message}`,
+      {
+        path: issue?.path.join("."),
+      },
+    );
   }
   const { path } = parsed.data;
   const lockPath = `${path}.lock`;

@@ -1,3 +1,3 @@
-export * from "./memory-store.js";
 export * from "./file-store.js";
+export * from "./memory-store.js";
 export { deepFreeze } from "./table.js";

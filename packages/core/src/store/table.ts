@@ -66,9 +66,9 @@ export class DocumentTable<T extends Revisioned> {
       if (set?.size === 0) this.names.delete(pn);
     }
     if (typeof nn === "string") {
-      let set = this.names.get(nn);
-      if (!set) this.names.set(nn, (set = new Set()));
+      const set = this.names.get(nn) ?? new Set<string>();
       set.add(next!.id);
+      this.names.set(nn, set);
     }
   }
 
@@ -77,7 +77,10 @@ export class DocumentTable<T extends Revisioned> {
       throw new FleetError("SPEC_INVALID", `${this.kind} id must be a non-empty string`, { path: "id" });
     }
     if (this.docs.has(doc.id)) {
-      throw new FleetError("ALREADY_EXISTS", `${this.kind} ${doc.id} already exists`, { path: "id", isRetryable: false });
+      throw new FleetError("ALREADY_EXISTS", `${this.kind} ${doc.id} already exists`, {
+        path: "id",
+        isRetryable: false,
+      });
     }
     const stored = own({ ...doc, revision: 1 } as T);
     this.docs.set(stored.id, stored);
@@ -88,7 +91,8 @@ export class DocumentTable<T extends Revisioned> {
 
   update(doc: T): T {
     const current = this.docs.get(doc.id);
-    if (!current) throw new FleetError("NOT_FOUND", `${this.kind} ${doc.id} not found`, { path: "id", isRetryable: false });
+    if (!current)
+      throw new FleetError("NOT_FOUND", `${this.kind} ${doc.id} not found`, { path: "id", isRetryable: false });
     if (current.revision !== doc.revision) {
       throw new FleetError(
         "CONFLICT",

@@ -8,7 +8,9 @@ export interface RecordedCall {
  * Wraps any plug-in so every method call is recorded (`calls`) and forwarded to `inner`.
  * `recording(memoryRuntime()).calls` shows what the fleet asked of its runtime.
  */
-export function recording<T extends object>(inner: T): T & { calls: RecordedCall[]; callsTo(method: string): RecordedCall[] } {
+export function recording<T extends object>(
+  inner: T,
+): T & { calls: RecordedCall[]; callsTo(method: string): RecordedCall[] } {
   const calls: RecordedCall[] = [];
   const proxy = new Proxy(inner, {
     get(target, prop, receiver) {

@@ -17,7 +17,9 @@ export interface RuntimeConformanceOptions {
   additionalTests?: (get: () => RuntimeBackend) => void;
 }
 
-type Factory = () => RuntimeBackend | Promise<RuntimeBackend | { runtime: RuntimeBackend; cleanup?: () => Promise<void> }>;
+type Factory = () =>
+  | RuntimeBackend
+  | Promise<RuntimeBackend | { runtime: RuntimeBackend; cleanup?: () => Promise<void> }>;
 
 async function until(fn: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -76,71 +78,95 @@ export function runtimeConformance(name: string, factory: Factory, options: Runt
       await expect(runtime.remove(id)).resolves.toBeUndefined();
     });
 
-    it("deploys, reports the spec hash and reaches running", async () => {
-      const id = newId();
-      const req = options.request(id, "a");
-      const observed = await runtime.deploy(req);
-      expect(observed.instanceId).toBe(id);
-      expect(observed.specHash).toBe(req.instance.specHash);
-      await running(id);
-      const seen = (await runtime.inspect(id)) as ObservedInstance;
-      expect(seen.specHash).toBe(req.instance.specHash);
-      expect(seen.endpoint === undefined || typeof seen.endpoint === "string").toBe(true);
-    }, testTimeout);
+    it(
+      "deploys, reports the spec hash and reaches running",
+      async () => {
+        const id = newId();
+        const req = options.request(id, "a");
+        const observed = await runtime.deploy(req);
+        expect(observed.instanceId).toBe(id);
+        expect(observed.specHash).toBe(req.instance.specHash);
+        await running(id);
+        const seen = (await runtime.inspect(id)) as ObservedInstance;
+        expect(seen.specHash).toBe(req.instance.specHash);
+        expect(seen.endpoint === undefined || typeof seen.endpoint === "string").toBe(true);
+      },
+      testTimeout,
+    );
 
-    it("deploying the same spec twice is a no-op", async () => {
-      const id = newId();
-      const req = options.request(id, "a");
-      await runtime.deploy(req);
-      await running(id);
-      const first = await runtime.inspect(id);
-      const again = await runtime.deploy(req);
-      expect(again.specHash).toBe(req.instance.specHash);
-      const second = await runtime.inspect(id);
-      expect(second?.phase).toBe("running");
-      if (first?.startedAt && second?.startedAt) expect(second.startedAt).toBe(first.startedAt);
-      const mine = (await runtime.list()).filter((o) => o.instanceId === id);
-      expect(mine).toHaveLength(1);
-    }, testTimeout);
+    it(
+      "deploying the same spec twice is a no-op",
+      async () => {
+        const id = newId();
+        const req = options.request(id, "a");
+        await runtime.deploy(req);
+        await running(id);
+        const first = await runtime.inspect(id);
+        const again = await runtime.deploy(req);
+        expect(again.specHash).toBe(req.instance.specHash);
+        const second = await runtime.inspect(id);
+        expect(second?.phase).toBe("running");
+        if (first?.startedAt && second?.startedAt) expect(second.startedAt).toBe(first.startedAt);
+        const mine = (await runtime.list()).filter((o) => o.instanceId === id);
+        expect(mine).toHaveLength(1);
+      },
+      testTimeout,
+    );
 
-    it("a different spec hash replaces the deployment", async () => {
-      const id = newId();
-      const a = options.request(id, "a");
-      const b = options.request(id, "b");
-      expect(b.instance.specHash).not.toBe(a.instance.specHash);
-      await runtime.deploy(a);
-      await running(id);
-      await runtime.deploy(b);
-      await until(async () => {
-        const o = await runtime.inspect(id);
-        return o?.specHash === b.instance.specHash && o.phase === "running";
-      }, timeout, "replacement to run");
-      const mine = (await runtime.list()).filter((o) => o.instanceId === id);
-      expect(mine).toHaveLength(1);
-      expect(mine[0]?.specHash).toBe(b.instance.specHash);
-    }, testTimeout * 2);
+    it(
+      "a different spec hash replaces the deployment",
+      async () => {
+        const id = newId();
+        const a = options.request(id, "a");
+        const b = options.request(id, "b");
+        expect(b.instance.specHash).not.toBe(a.instance.specHash);
+        await runtime.deploy(a);
+        await running(id);
+        await runtime.deploy(b);
+        await until(
+          async () => {
+            const o = await runtime.inspect(id);
+            return o?.specHash === b.instance.specHash && o.phase === "running";
+          },
+          timeout,
+          "replacement to run",
+        );
+        const mine = (await runtime.list()).filter((o) => o.instanceId === id);
+        expect(mine).toHaveLength(1);
+        expect(mine[0]?.specHash).toBe(b.instance.specHash);
+      },
+      testTimeout * 2,
+    );
 
-    it("remove deletes what it owns and is idempotent", async () => {
-      const id = newId();
-      await runtime.deploy(options.request(id, "a"));
-      await runtime.remove(id);
-      expect(await runtime.inspect(id)).toBeUndefined();
-      expect((await runtime.list()).some((o) => o.instanceId === id)).toBe(false);
-      await expect(runtime.remove(id)).resolves.toBeUndefined();
-    }, testTimeout);
+    it(
+      "remove deletes what it owns and is idempotent",
+      async () => {
+        const id = newId();
+        await runtime.deploy(options.request(id, "a"));
+        await runtime.remove(id);
+        expect(await runtime.inspect(id)).toBeUndefined();
+        expect((await runtime.list()).some((o) => o.instanceId === id)).toBe(false);
+        await expect(runtime.remove(id)).resolves.toBeUndefined();
+      },
+      testTimeout,
+    );
 
-    it("list returns every owned deployment with its spec hash", async () => {
-      const ids = [newId(), newId()];
-      const reqs = ids.map((id) => options.request(id, "a"));
-      await Promise.all(reqs.map((r) => runtime.deploy(r)));
-      const listed = await runtime.list();
-      for (const r of reqs) {
-        const o = listed.find((x) => x.instanceId === r.instance.id);
-        expect(o, `list() misses ${r.instance.id}`).toBeDefined();
-        expect(o?.specHash).toBe(r.instance.specHash);
-      }
-      for (const id of ids) await runtime.remove(id);
-    }, testTimeout);
+    it(
+      "list returns every owned deployment with its spec hash",
+      async () => {
+        const ids = [newId(), newId()];
+        const reqs = ids.map((id) => options.request(id, "a"));
+        await Promise.all(reqs.map((r) => runtime.deploy(r)));
+        const listed = await runtime.list();
+        for (const r of reqs) {
+          const o = listed.find((x) => x.instanceId === r.instance.id);
+          expect(o, `list() misses ${r.instance.id}`).toBeDefined();
+          expect(o?.specHash).toBe(r.instance.specHash);
+        }
+        for (const id of ids) await runtime.remove(id);
+      },
+      testTimeout,
+    );
 
     it("honours an aborted signal on deploy", async () => {
       const ctrl = new AbortController();
@@ -151,67 +177,83 @@ export function runtimeConformance(name: string, factory: Factory, options: Runt
       expect((err as FleetError).code).toBe("ABORTED");
     });
 
-    it("logs: yields LogLine objects and a non-follow read ends (capability logs)", async (t) => {
-      if (!runtime.capabilities?.logs) {
-        t.skip();
-        return;
-      }
-      const id = newId();
-      await runtime.deploy(options.request(id, "a"));
-      await running(id);
-      const lines = [];
-      for await (const l of runtime.logs(id, { tail: 50 })) lines.push(l);
-      for (const l of lines) {
-        expect(typeof l.line).toBe("string");
-        expect(["stdout", "stderr"]).toContain(l.stream);
-        expect(typeof l.time).toBe("string");
-      }
-      const ctrl = new AbortController();
-      const follow = (async () => {
-        let n = 0;
-        for await (const _ of runtime.logs(id, { follow: true, tail: 0, signal: ctrl.signal })) n++;
-        return n;
-      })();
-      setTimeout(() => ctrl.abort(), 200);
-      await expect(follow).resolves.toBeTypeOf("number");
-    }, testTimeout);
-
-    it("detects an instance that exits (crashingRequest)", async (t) => {
-      if (!options.crashingRequest) {
-        t.skip();
-        return;
-      }
-      const id = newId();
-      await runtime.deploy(options.crashingRequest(id));
-      await until(async () => {
-        const o = await runtime.inspect(id);
-        return o?.phase === "exited" || o?.phase === "failed";
-      }, timeout, `${id} to exit`);
-    }, testTimeout);
-
-    it("watch reports changes of a deployment (capability watch)", async (t) => {
-      if (!runtime.capabilities?.watch || !runtime.watch) {
-        t.skip();
-        return;
-      }
-      const ctrl = new AbortController();
-      const id = newId();
-      const seen = (async () => {
-        for await (const ev of runtime.watch!({ signal: ctrl.signal })) {
-          if (ev.instanceId === id) return ev;
+    it(
+      "logs: yields LogLine objects and a non-follow read ends (capability logs)",
+      async (t) => {
+        if (!runtime.capabilities?.logs) {
+          t.skip();
+          return;
         }
-        return undefined;
-      })();
-      await new Promise((r) => setTimeout(r, 100));
-      await runtime.deploy(options.request(id, "a"));
-      if (options.crashingRequest) await runtime.deploy(options.crashingRequest(id));
-      const timer = setTimeout(() => ctrl.abort(), timeout);
-      const ev = await seen;
-      clearTimeout(timer);
-      ctrl.abort();
-      expect(ev?.instanceId).toBe(id);
-      expect(["started", "exited", "removed", "changed"]).toContain(ev?.kind);
-    }, testTimeout);
+        const id = newId();
+        await runtime.deploy(options.request(id, "a"));
+        await running(id);
+        const lines = [];
+        for await (const l of runtime.logs(id, { tail: 50 })) lines.push(l);
+        for (const l of lines) {
+          expect(typeof l.line).toBe("string");
+          expect(["stdout", "stderr"]).toContain(l.stream);
+          expect(typeof l.time).toBe("string");
+        }
+        const ctrl = new AbortController();
+        const follow = (async () => {
+          let n = 0;
+          for await (const _ of runtime.logs(id, { follow: true, tail: 0, signal: ctrl.signal })) n++;
+          return n;
+        })();
+        setTimeout(() => ctrl.abort(), 200);
+        await expect(follow).resolves.toBeTypeOf("number");
+      },
+      testTimeout,
+    );
+
+    it(
+      "detects an instance that exits (crashingRequest)",
+      async (t) => {
+        if (!options.crashingRequest) {
+          t.skip();
+          return;
+        }
+        const id = newId();
+        await runtime.deploy(options.crashingRequest(id));
+        await until(
+          async () => {
+            const o = await runtime.inspect(id);
+            return o?.phase === "exited" || o?.phase === "failed";
+          },
+          timeout,
+          `${id} to exit`,
+        );
+      },
+      testTimeout,
+    );
+
+    it(
+      "watch reports changes of a deployment (capability watch)",
+      async (t) => {
+        if (!runtime.capabilities?.watch || !runtime.watch) {
+          t.skip();
+          return;
+        }
+        const ctrl = new AbortController();
+        const id = newId();
+        const seen = (async () => {
+          for await (const ev of runtime.watch!({ signal: ctrl.signal })) {
+            if (ev.instanceId === id) return ev;
+          }
+          return undefined;
+        })();
+        await new Promise((r) => setTimeout(r, 100));
+        await runtime.deploy(options.request(id, "a"));
+        if (options.crashingRequest) await runtime.deploy(options.crashingRequest(id));
+        const timer = setTimeout(() => ctrl.abort(), timeout);
+        const ev = await seen;
+        clearTimeout(timer);
+        ctrl.abort();
+        expect(ev?.instanceId).toBe(id);
+        expect(["started", "exited", "removed", "changed"]).toContain(ev?.kind);
+      },
+      testTimeout,
+    );
 
     options.additionalTests?.(() => runtime);
   });

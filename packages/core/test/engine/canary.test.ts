@@ -45,7 +45,8 @@ describe("secret values never leak", () => {
       store: JSON.stringify([await store.instances.list(), await store.servers.list()]),
       api: JSON.stringify([await h.fleet.instances.get(inst.id), await h.fleet.instances.list()]),
     };
-    for (const [where, text] of Object.entries(haystacks)) expect(text.includes(CANARY), `canary found in ${where}`).toBe(false);
+    for (const [where, text] of Object.entries(haystacks))
+      expect(text.includes(CANARY), `canary found in ${where}`).toBe(false);
     expect(haystacks.logs.length).toBeGreaterThan(100); // the logger did record things
   });
 

@@ -74,7 +74,8 @@ describe("events: duplicates, reordering, api + worker", () => {
     const w2 = await harness({ bus, store, runtime: rt2, role: "worker", workerId: "w2" });
     open.push(api, w1, w2);
     const ids = [];
-    for (let i = 0; i < 40; i++) ids.push((await api.fleet.instances.create({ name: `n${i}`, json_spec: dockerSpec() })).id);
+    for (let i = 0; i < 40; i++)
+      ids.push((await api.fleet.instances.create({ name: `n${i}`, json_spec: dockerSpec() })).id);
     for (const id of ids) await api.fleet.instances.waitFor(id, "running", { timeoutMs: 5000 });
     for (const id of ids) expect(rt1.deployCount(id) + rt2.deployCount(id)).toBe(1);
     await w1.fleet.resync();

@@ -53,7 +53,10 @@ describe("fault injection through the memory runtime", () => {
 
   it("crash loop with restart_policy always: restarts with backoff, then failed", async () => {
     h = await harness();
-    const inst = await h.fleet.instances.create({ name: "crashy", json_spec: dockerSpec({ restart_policy: "always" }) });
+    const inst = await h.fleet.instances.create({
+      name: "crashy",
+      json_spec: dockerSpec({ restart_policy: "always" }),
+    });
     await h.fleet.instances.waitFor(inst.id, "running");
     for (let i = 1; i <= 4; i++) {
       await eventually(async () => (await h!.runtime.inspect(inst.id))?.phase === "running", 5000, `deploy ${i}`);

@@ -28,7 +28,12 @@ export interface Harness {
 
 /** A fleet on the memory runtime with fast backoff and a recording logger at debug. */
 export async function harness(
-  options: Partial<FleetOptions> & { bus?: EventBus; store?: FleetStore; secrets?: SecretStore; runtime?: MemoryRuntime } = {},
+  options: Partial<FleetOptions> & {
+    bus?: EventBus;
+    store?: FleetStore;
+    secrets?: SecretStore;
+    runtime?: MemoryRuntime;
+  } = {},
 ): Promise<Harness> {
   const runtime = options.runtime ?? memoryRuntime();
   const logger = recordingLogger();
@@ -53,10 +58,16 @@ export const dockerSpec = (extra: Record<string, unknown> = {}) => ({
 });
 
 export function statuses(events: FleetEvent[], id: string): string[] {
-  return events.filter((e) => e.subject === id && e.type === "MCPServerInstanceStatusChanged").map((e) => String(e.data.status));
+  return events
+    .filter((e) => e.subject === id && e.type === "MCPServerInstanceStatusChanged")
+    .map((e) => String(e.data.status));
 }
 
-export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs = 5000, what = "condition"): Promise<void> {
+export async function eventually(
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await fn())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

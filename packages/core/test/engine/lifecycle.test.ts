@@ -88,7 +88,9 @@ describe("fleet lifecycle on the memory runtime", () => {
   it("duplicate names are refused; bad names are SPEC_INVALID with a path", async () => {
     h = await harness();
     await h.fleet.instances.create({ name: "dup", json_spec: dockerSpec() });
-    expect((await h.fleet.instances.create({ name: "dup", json_spec: dockerSpec() }).catch((e: any) => e)).code).toBe("ALREADY_EXISTS");
+    expect((await h.fleet.instances.create({ name: "dup", json_spec: dockerSpec() }).catch((e: any) => e)).code).toBe(
+      "ALREADY_EXISTS",
+    );
     const bad = await h.fleet.instances.create({ name: "has space", json_spec: dockerSpec() }).catch((e) => e);
     expect(bad.code).toBe("SPEC_INVALID");
     expect(bad.issues[0].path).toBe("name");
@@ -96,7 +98,9 @@ describe("fleet lifecycle on the memory runtime", () => {
 
   it("a spec error lists every issue under json_spec", async () => {
     h = await harness();
-    const err = await h.fleet.instances.create({ name: "x", json_spec: { type: "docker", image: "bad image;rm -rf /", port: 70000 } }).catch((e) => e);
+    const err = await h.fleet.instances
+      .create({ name: "x", json_spec: { type: "docker", image: "bad image;rm -rf /", port: 70000 } })
+      .catch((e) => e);
     expect(FleetError.isInstance(err)).toBe(true);
     expect(err.code).toBe("SPEC_INVALID");
     const paths = err.issues.map((i: { path: string }) => i.path);

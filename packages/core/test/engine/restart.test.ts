@@ -15,7 +15,8 @@ describe("restart from fileStore", () => {
     const path = join(mkdtempSync(join(tmpdir(), "mcpfleet-")), "fleet.json");
     const a = await harness({ store: fileStore({ path }) });
     const ids = [];
-    for (let i = 0; i < 5; i++) ids.push((await a.fleet.instances.create({ name: `r${i}`, json_spec: dockerSpec() })).id);
+    for (let i = 0; i < 5; i++)
+      ids.push((await a.fleet.instances.create({ name: `r${i}`, json_spec: dockerSpec() })).id);
     await a.fleet.instances.stop(ids[4]!);
     for (const id of ids.slice(0, 4)) await a.fleet.instances.waitFor(id, "running");
     await a.fleet.instances.waitFor(ids[4]!, "stopped");

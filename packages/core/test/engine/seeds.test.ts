@@ -55,7 +55,11 @@ describe("seed documents through the fleet", () => {
     const inst = await h.fleet.instances.create({ name: "allowed", json_spec: spec });
     await h.fleet.instances.waitFor(inst.id, "running");
     const req = h.runtime.requests.at(-1)!;
-    expect(req.spec).toMatchObject({ type: "docker", restartPolicy: "unless-stopped", labels: { "custom.label": "value" } });
+    expect(req.spec).toMatchObject({
+      type: "docker",
+      restartPolicy: "unless-stopped",
+      labels: { "custom.label": "value" },
+    });
     expect((req.spec as { resources?: { memoryBytes?: number } }).resources?.memoryBytes).toBe(512 * 1024 * 1024);
   });
 

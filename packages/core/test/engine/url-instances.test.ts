@@ -33,7 +33,12 @@ describe("url instances", () => {
     h = await harness({ health: { defaultIntervalMs: 20, defaultRetries: 2 } });
     const inst = await h.fleet.instances.create({
       name: "remote",
-      json_spec: { type: "url", endpoint: `${base}/mcp`, health_check: { path: "/health", interval: 0.02, retries: 2 }, authentication: { type: "bearer" } },
+      json_spec: {
+        type: "url",
+        endpoint: `${base}/mcp`,
+        health_check: { path: "/health", interval: 0.02, retries: 2 },
+        authentication: { type: "bearer" },
+      },
       secrets: { AUTH_TOKEN: TOKEN },
     });
     await h.fleet.instances.waitFor(inst.id, "running", { timeoutMs: 5000 });
@@ -63,7 +68,11 @@ describe("url instances", () => {
     h = await harness({ secrets: memorySecrets() });
     const inst = await h.fleet.instances.create({
       name: "notoken",
-      json_spec: { type: "url", endpoint: `${base}/mcp`, authentication: { type: "bearer", token: "secret_ref:instance_123:AUTH_TOKEN" } },
+      json_spec: {
+        type: "url",
+        endpoint: `${base}/mcp`,
+        authentication: { type: "bearer", token: "secret_ref:instance_123:AUTH_TOKEN" },
+      },
     });
     await h.fleet.instances.waitFor(inst.id, "failed");
     expect((await h.fleet.instances.get(inst.id)).status_reason).toMatch(/secret_ref:instance_123:AUTH_TOKEN/);
