@@ -15,6 +15,7 @@ export interface EngineSettings {
   group: string;
   stableAfterMs: number;
   startTimeoutMs: number;
+  claimTtlMs: number;
   healthIntervalMs: number;
   healthTimeoutMs: number;
   healthRetries: number;

@@ -51,6 +51,7 @@ const optionsSchema = z.object({
       group: z.string().min(1).optional(),
       stableAfterMs: z.number().int().min(0).optional(),
       startTimeoutMs: z.number().int().min(1).optional(),
+      claimTtlMs: z.number().int().min(1).optional(),
     })
     .optional(),
   health: z
@@ -75,6 +76,7 @@ function settingsFrom(o: FleetOptions): EngineSettings {
     group: o.reconciler?.group ?? "mcpfleet-reconciler",
     stableAfterMs: o.reconciler?.stableAfterMs ?? 30_000,
     startTimeoutMs: o.reconciler?.startTimeoutMs ?? 60_000,
+    claimTtlMs: o.reconciler?.claimTtlMs ?? (o.reconciler?.startTimeoutMs ?? 60_000) + 30_000,
     healthIntervalMs: o.health?.defaultIntervalMs ?? 30_000,
     healthTimeoutMs: o.health?.defaultTimeoutMs ?? 5_000,
     healthRetries: o.health?.defaultRetries ?? 3,

@@ -81,6 +81,12 @@ export interface FleetOptions {
     stableAfterMs?: number;
     /** A started instance that is not ready within this fails. */
     startTimeoutMs?: number;
+    /**
+     * An unfinished claim by another worker (pending/provisioning/starting, or a stop/delete not done)
+     * on a process-local runtime may be taken over once the instance has not changed for this long:
+     * its worker died mid-way. Default: startTimeoutMs + 30 s.
+     */
+    claimTtlMs?: number;
   };
   health?: {
     defaultIntervalMs?: number;

@@ -38,28 +38,36 @@ export class HealthMonitor {
     if (this.loops.get(inst.id)?.key === key) return;
     this.forget(inst.id);
     if (!/^https?:\/\//.test(endpoint)) return this.markReady(inst.id);
-    const spec = parseInstanceSpec(inst.json_spec);
-    const target: ProbeTarget = {
-      instance: inst,
-      spec,
-      endpoint,
-      transport: transportOf(spec, observed.transport),
-      headers: await upstreamHeaders(this.ctx, spec, signal),
-    };
-    const probe = this.probeFor(target);
-    if (!probe) return this.markReady(inst.id);
+    // registered before the first await, so a concurrent ensure() for the same key is a no-op
     const ctrl = new AbortController();
     const loop = { key, ctrl };
     this.loops.set(inst.id, loop);
-    const onAbort = () => ctrl.abort();
-    signal.addEventListener("abort", onAbort, { once: true });
+    const spec = parseInstanceSpec(inst.json_spec);
+    let target: ProbeTarget;
+    try {
+      target = {
+        instance: inst,
+        spec,
+        endpoint,
+        transport: transportOf(spec, observed.transport),
+        headers: await upstreamHeaders(this.ctx, spec, signal),
+      };
+    } catch (err) {
+      if (this.loops.get(inst.id) === loop) this.loops.delete(inst.id);
+      throw err;
+    }
+    const probe = this.probeFor(target);
+    if (!probe) {
+      if (this.loops.get(inst.id) === loop) this.loops.delete(inst.id);
+      return this.markReady(inst.id);
+    }
+    if (ctrl.signal.aborted) return;
     void this.run(inst.id, target, probe, ctrl.signal)
       .catch((err) => {
         if (!ctrl.signal.aborted)
           this.ctx.logger.warn({ instanceId: inst.id, err: toFleetError(err).toJSON() }, "health loop ended");
       })
       .finally(() => {
-        signal.removeEventListener("abort", onAbort);
         if (this.loops.get(inst.id) === loop) this.loops.delete(inst.id);
       });
   }
@@ -100,11 +108,25 @@ export class HealthMonitor {
     const intervalMs = hc?.intervalMs ?? settings.healthIntervalMs;
     const timeoutMs = hc?.timeoutMs ?? settings.healthTimeoutMs;
     const retries = Math.max(1, hc?.retries ?? settings.healthRetries);
-    const check = async () => {
+    /** One probe call, bounded by its own timer even if the probe ignores the timeout. */
+    const check = async (): Promise<{ ok: boolean; reason?: string }> => {
+      const ctrl = new AbortController();
+      const onAbort = () => ctrl.abort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<{ ok: boolean; reason: string }>((resolve) => {
+        timer = setTimeout(() => {
+          ctrl.abort();
+          resolve({ ok: false, reason: `probe ${probe.name} timed out after ${timeoutMs} ms` });
+        }, timeoutMs + 50);
+      });
       try {
-        return await probe.check(target, { signal, timeoutMs });
+        return await Promise.race([probe.check(target, { signal: ctrl.signal, timeoutMs }), expired]);
       } catch (err) {
         return { ok: false, reason: toFleetError(err).message };
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
       }
     };
 

@@ -13,19 +13,19 @@ export async function mutateInstance(
   ctx: EngineContext,
   id: string,
   fn: (current: Instance) => Instance | undefined,
-): Promise<{ before: Instance; after: Instance } | undefined> {
+): Promise<{ before: Instance; after: Instance; changed: boolean } | undefined> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const current = await ctx.store.instances.get(id);
     if (!current) return undefined;
     const next = fn(current);
-    if (!next) return { before: current, after: current };
+    if (!next) return { before: current, after: current, changed: false };
     try {
       const after = await ctx.store.instances.update({
         ...next,
         revision: current.revision,
         updated_at: new Date().toISOString(),
       });
-      return { before: current, after };
+      return { before: current, after, changed: true };
     } catch (err) {
       if (FleetError.isInstance(err) && err.code === "CONFLICT") continue;
       throw err;
@@ -50,7 +50,8 @@ export function statusEventData(inst: Instance, previous?: InstanceStatus) {
 /**
  * Moves an instance through `transition` (illegal moves throw INVALID_TRANSITION), writes it and
  * publishes `MCPServerInstanceStatusChanged` when the status changed. `guard` re-checks a
- * precondition on the fresh document; returning false leaves it untouched.
+ * precondition on the fresh document (after every CONFLICT re-read too); when it refuses, nothing is
+ * written and the result is `undefined`.
  */
 export async function changeStatus(
   ctx: EngineContext,
@@ -66,7 +67,7 @@ export async function changeStatus(
     for (const e of steps) status = transition(status, e);
     return { ...cur, ...patch, status };
   });
-  if (!result) return undefined;
+  if (!result || !result.changed) return undefined;
   const { before, after } = result;
   if (before.status !== after.status) {
     ctx.logger.debug(

@@ -129,11 +129,20 @@ export class Reconciler {
     for (const inst of all) if (this.mayAct(inst)) this.queue.enqueue(inst.id);
   }
 
-  /** Instances on process-local runtimes belong to the worker that deployed them. */
+  /**
+   * Instances on process-local runtimes belong to the worker that deployed them; another worker takes
+   * over only an unfinished claim that has gone stale (its worker died between claim and done).
+   */
   private mayAct(inst: Instance): boolean {
     if (!inst.observed_by || inst.observed_by === this.ctx.workerId) return true;
     const runtime = this.ctx.runtimes.get(specTypeOf(inst.json_spec));
-    return runtime?.capabilities?.shared === true;
+    if (runtime?.capabilities?.shared === true) return true;
+    const unfinished =
+      inst.desired_state !== "running" ||
+      inst.status === "pending" ||
+      inst.status === "provisioning" ||
+      inst.status === "starting";
+    return unfinished && Date.now() - Date.parse(inst.updated_at) > this.ctx.settings.claimTtlMs;
   }
 
   private runtimeOf(inst: Instance): RuntimeBackend | undefined {
@@ -298,7 +307,12 @@ export class Reconciler {
     this.health.forget(inst.id);
     this.runningSince.delete(inst.id);
     const toProvisioning = await moveToProvisioning(ctx, inst);
-    if (!toProvisioning) return;
+    if (!toProvisioning) {
+      // lost the claim: the document changed since it was read (another worker, the API, a probe);
+      // look again with fresh state (stops there if another worker now owns it)
+      this.queue.enqueue(inst.id);
+      return;
+    }
     let observed: ObservedInstance;
     try {
       const request = await buildDeployRequest(ctx, toProvisioning, this.abort.signal);
@@ -415,7 +429,11 @@ function restartPolicyOf(inst: Instance): RestartPolicy {
   return raw === "always" || raw === "unless-stopped" || raw === "on-failure" || raw === "no" ? raw : "on-failure";
 }
 
-/** pending|stopped|failed -> provision; starting|running|unhealthy -> restart; stopping -> stopped -> provision. */
+/**
+ * pending|stopped|failed -> provision; starting|running|unhealthy -> restart; stopping -> stopped -> provision.
+ * Also the claim: the write carries `observed_by` = this worker and only succeeds on the revision the
+ * reconciler read, so when two workers race for one instance exactly one deploys it.
+ */
 async function moveToProvisioning(ctx: EngineContext, inst: Instance): Promise<Instance | undefined> {
   return changeStatus(
     ctx,
@@ -427,8 +445,8 @@ async function moveToProvisioning(ctx: EngineContext, inst: Instance): Promise<I
         : ["pending", "stopped", "failed"].includes(inst.status)
           ? "provision"
           : "restart",
-    {},
-    (c) => c.status === inst.status && c.desired_state === "running",
+    { observed_by: ctx.workerId },
+    (c) => c.revision === inst.revision && c.desired_state === "running",
   );
 }
 

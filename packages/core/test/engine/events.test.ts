@@ -84,4 +84,29 @@ describe("events: duplicates, reordering, api + worker", () => {
     expect(rt1.totalDeploys).toBeGreaterThan(0);
     expect(rt2.totalDeploys).toBeGreaterThan(0);
   });
+
+  it("a dead worker's unfinished claim is taken over after claimTtlMs; a fresh one is left alone", async () => {
+    const bus = memoryBus();
+    const store = memoryStore();
+    const api = await harness({ bus, store, role: "api" });
+    open.push(api);
+    const stale = await api.fleet.instances.create({ name: "stale", json_spec: dockerSpec() });
+    const fresh = await api.fleet.instances.create({ name: "fresh", json_spec: dockerSpec() });
+    // worker w1 claimed both, then died: one claim is old, the other was made just now
+    const old = new Date(Date.now() - 60_000).toISOString();
+    for (const [id, at] of [
+      [stale.id, old],
+      [fresh.id, new Date().toISOString()],
+    ] as const) {
+      const cur = (await store.instances.get(id))!;
+      await store.instances.update({ ...cur, status: "provisioning", observed_by: "w1", updated_at: at });
+    }
+    const w2 = await harness({ bus, store, role: "worker", workerId: "w2", reconciler: { claimTtlMs: 30_000 } });
+    open.push(w2);
+    await w2.fleet.resync();
+    const took = await api.fleet.instances.waitFor(stale.id, "running");
+    expect(took.observed_by).toBe("w2");
+    expect((await api.fleet.instances.get(fresh.id)).status).toBe("provisioning");
+    expect(w2.runtime.deployCount(fresh.id)).toBe(0);
+  });
 });

@@ -1,0 +1,3 @@
+export { decodeEvent, encodeEvent } from "./codec.js";
+export { type NatsBus, type NatsDeadLetter, natsBus } from "./nats-bus.js";
+export type { NatsBusOptions } from "./options.js";

@@ -1,0 +1,249 @@
+import { type Fleet, FleetError, type FleetEvent, type Instance, type Logger, silentLogger } from "@mcpfleet/core";
+import { Redis } from "ioredis";
+import { z } from "zod";
+import { errorMessage } from "./context.js";
+import { decodeLegacyEvent, encodeLegacyEvent } from "./legacy-codec.js";
+
+/** The part of the Fleet API the legacy source drives (any `Fleet` fits). */
+export type LegacyFleet = Pick<Fleet, "subscribe"> & {
+  instances: Pick<Fleet["instances"], "create" | "get" | "delete" | "list">;
+};
+
+export interface LegacyRedisSourceOptions {
+  /** The fleet the commands go to. */
+  fleet: LegacyFleet;
+  /** An ioredis client; the source subscribes on `redis.duplicate()` and publishes status on `redis` (not closed). */
+  redis?: Redis;
+  /** Used when `redis` is absent; default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Channel names; defaults are the original event names. */
+  channels?: { created?: string; deleted?: string; statusChanged?: string };
+  /** Publish `MCPServerInstanceStatusChanged` back on the legacy channel; default false. */
+  publishStatus?: boolean;
+  logger?: Logger;
+}
+
+export interface LegacySourceStats {
+  received: number;
+  created: number;
+  deleted: number;
+  /** Duplicates and deletes of unknown instances. */
+  skipped: number;
+  /** Undecodable messages and failed commands (logged). */
+  failed: number;
+  statusPublished: number;
+}
+
+export interface LegacyRedisSource {
+  /** Subscribes to the channels; resolves once Redis confirmed the subscription. */
+  start(): Promise<void>;
+  readonly stats: Readonly<LegacySourceStats>;
+  /** Waits until every message received so far has been turned into commands. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Marker kept in the description of instances created from legacy events (to find them by legacy id). */
+export const LEGACY_ID_MARKER = "legacy_instance_id=";
+
+const schema = z
+  .object({
+    fleet: z.custom<LegacyFleet>(
+      (v) => typeof v === "object" && v !== null && typeof (v as LegacyFleet).instances?.create === "function",
+      { message: "must be a Fleet" },
+    ),
+    redis: z.custom<Redis>((v) => typeof v === "object" && v !== null && typeof (v as Redis).duplicate === "function", {
+      message: "must be an ioredis client",
+    }),
+    url: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL"),
+    channels: z
+      .object({ created: z.string().min(1), deleted: z.string().min(1), statusChanged: z.string().min(1) })
+      .partial()
+      .strict(),
+    publishStatus: z.boolean(),
+    logger: z.custom<Logger>((v) => typeof v === "object" && v !== null),
+  })
+  .partial()
+  .required({ fleet: true })
+  .strict();
+
+/**
+ * Replaces the original manager: subscribes to its Redis pub/sub channels (`MCPServerInstanceCreated`,
+ * `MCPServerInstanceDeleted`), decodes each message and turns it into a fleet command. Created →
+ * `fleet.instances.create` (skipped when the id or name exists); deleted → `fleet.instances.delete`.
+ * Messages are handled one at a time, in order. Pub/sub is fire-and-forget: messages published while
+ * the source is down are lost, as they were in the original system.
+ */
+export function legacyRedisSource(options: LegacyRedisSourceOptions): LegacyRedisSource {
+  const parsed = schema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.join(".") || (issue && "keys" in issue ? String((issue.keys as string[])[0]) : "");
+    throw new FleetError(
+      "OPTIONS_INVALID",
+      `[mcpfleet/bus-redis] legacy source option "${path}" ${issue?.message ?? "is invalid"}`,
+      {
+        path,
+      },
+    );
+  }
+  const { fleet } = options;
+  const logger = (options.logger ?? silentLogger()).child({ source: "legacy-redis" });
+  const channels = {
+    created: options.channels?.created ?? "MCPServerInstanceCreated",
+    deleted: options.channels?.deleted ?? "MCPServerInstanceDeleted",
+    statusChanged: options.channels?.statusChanged ?? "MCPServerInstanceStatusChanged",
+  };
+  const ownsClient = !options.redis;
+  const pub =
+    options.redis ?? new Redis(options.url ?? "redis://127.0.0.1:6379", { lazyConnect: true, maxRetriesPerRequest: 1 });
+  if (ownsClient) pub.on("error", (err: unknown) => logger.debug({ err: errorMessage(err) }, "redis error"));
+  let sub: Redis | undefined;
+  let unsubscribeFleet: (() => void) | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  let closed = false;
+  const stats: LegacySourceStats = { received: 0, created: 0, deleted: 0, skipped: 0, failed: 0, statusPublished: 0 };
+  /** Legacy instance id ↔ fleet instance id (the fleet picks its own ids). */
+  const toFleetId = new Map<string, string>();
+  const toLegacyId = new Map<string, string>();
+
+  const remember = (legacyId: string, id: string) => {
+    toFleetId.set(legacyId, id);
+    toLegacyId.set(id, legacyId);
+  };
+
+  async function find(idOrName: string): Promise<Instance | undefined> {
+    try {
+      return await fleet.instances.get(idOrName);
+    } catch (err) {
+      if (FleetError.isInstance(err) && err.code === "NOT_FOUND") return undefined;
+      throw err;
+    }
+  }
+
+  async function findByLegacyId(legacyId: string): Promise<Instance | undefined> {
+    const mapped = toFleetId.get(legacyId);
+    const direct = (mapped && (await find(mapped))) || (await find(legacyId));
+    if (direct) return direct;
+    const all = await fleet.instances.list();
+    return all.find((i) => i.description === `${LEGACY_ID_MARKER}${legacyId}`);
+  }
+
+  async function onCreated(event: FleetEvent): Promise<void> {
+    const legacyId = event.subject;
+    const name = event.data.name as string;
+    const existing = (await findByLegacyId(legacyId)) ?? (await find(name));
+    if (existing) {
+      remember(legacyId, existing.id);
+      stats.skipped++;
+      logger.debug({ eventId: event.id, instanceId: existing.id }, "instance exists, created event skipped");
+      return;
+    }
+    const created = await fleet.instances.create({
+      name,
+      description: `${LEGACY_ID_MARKER}${legacyId}`,
+      server_spec_id: (event.data.server_spec_id as string | null | undefined) ?? null,
+      json_spec: event.data.json_spec,
+    });
+    remember(legacyId, created.id);
+    stats.created++;
+    logger.info({ eventId: event.id, instanceId: created.id, legacyId }, "instance created from legacy event");
+  }
+
+  async function onDeleted(event: FleetEvent): Promise<void> {
+    const existing = await findByLegacyId(event.subject);
+    if (!existing) {
+      stats.skipped++;
+      logger.debug({ eventId: event.id, legacyId: event.subject }, "deleted event for an unknown instance skipped");
+      return;
+    }
+    try {
+      await fleet.instances.delete(existing.id);
+    } catch (err) {
+      if (FleetError.isInstance(err) && err.code === "NOT_FOUND") {
+        stats.skipped++;
+        return;
+      }
+      throw err;
+    }
+    stats.deleted++;
+    logger.info({ eventId: event.id, instanceId: existing.id }, "instance deleted from legacy event");
+  }
+
+  async function onMessage(channel: string, message: string): Promise<void> {
+    stats.received++;
+    let event: FleetEvent;
+    try {
+      event = decodeLegacyEvent(message, channel);
+    } catch (err) {
+      stats.failed++;
+      // the error names paths only, never the payload (specs may carry secret literals)
+      logger.warn(
+        { channel, err: FleetError.isInstance(err) ? err.toJSON() : errorMessage(err) },
+        "undecodable legacy event",
+      );
+      return;
+    }
+    try {
+      if (event.type === "MCPServerInstanceCreated") await onCreated(event);
+      else if (event.type === "MCPServerInstanceDeleted") await onDeleted(event);
+      else stats.skipped++;
+    } catch (err) {
+      stats.failed++;
+      logger.warn(
+        { channel, eventId: event.id, err: FleetError.isInstance(err) ? err.toJSON() : errorMessage(err) },
+        "legacy event command failed",
+      );
+    }
+  }
+
+  function onFleetEvent(event: FleetEvent): void {
+    if (event.type !== "MCPServerInstanceStatusChanged" || closed) return;
+    const data = {
+      instance_id: toLegacyId.get(event.subject) ?? event.subject,
+      status: event.data.status,
+      previous_status: event.data.previous_status,
+      status_reason: event.data.status_reason ?? null,
+    };
+    pub
+      .publish(channels.statusChanged, encodeLegacyEvent(event, data))
+      .then(() => {
+        stats.statusPublished++;
+      })
+      .catch((err: unknown) => logger.warn({ eventId: event.id, err: errorMessage(err) }, "status publish failed"));
+  }
+
+  const source: LegacyRedisSource = {
+    stats,
+    async start() {
+      if (closed) throw new FleetError("CLOSED", "[mcpfleet/bus-redis] legacy source is closed");
+      if (sub) return;
+      sub = pub.duplicate({ lazyConnect: false, maxRetriesPerRequest: null });
+      sub.on("error", (err: unknown) => logger.debug({ err: errorMessage(err) }, "subscriber error"));
+      sub.on("message", (channel: string, message: string) => {
+        chain = chain.then(() => onMessage(channel, message));
+      });
+      try {
+        await sub.subscribe(channels.created, channels.deleted);
+      } catch (err) {
+        throw new FleetError("BUS_UNAVAILABLE", `[mcpfleet/bus-redis] legacy subscribe failed: ${errorMessage(err)}`, {
+          cause: err,
+        });
+      }
+      if (options.publishStatus) unsubscribeFleet = fleet.subscribe(onFleetEvent);
+      logger.info({ channels: [channels.created, channels.deleted] }, "legacy source subscribed");
+    },
+    idle: () => chain,
+    async close() {
+      if (closed) return;
+      closed = true;
+      unsubscribeFleet?.();
+      sub?.disconnect();
+      await chain;
+      if (ownsClient) pub.disconnect();
+    },
+    [Symbol.asyncDispose]: () => source.close(),
+  };
+  return source;
+}
