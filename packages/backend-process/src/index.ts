@@ -1,0 +1,3 @@
+export type { ProcessRuntimeOptions } from "./options.js";
+export type { ProcessRuntime } from "./process-runtime.js";
+export { processRuntime } from "./process-runtime.js";

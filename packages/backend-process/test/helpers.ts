@@ -1,0 +1,32 @@
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { DeployRequest, ProcessSpec } from "@mcpfleet/core";
+
+const require = createRequire(import.meta.url);
+export const EVERYTHING = join(
+  dirname(require.resolve("@modelcontextprotocol/server-everything/package.json")),
+  "dist/index.js",
+);
+
+/** A DeployRequest for a `process` spec (the shape the fleet engine builds). */
+export function processRequest(
+  id: string,
+  spec: Partial<ProcessSpec> & Pick<ProcessSpec, "command">,
+  env: Record<string, string> = {},
+  secrets: Record<string, string> = {},
+): DeployRequest {
+  const full: ProcessSpec = { type: "process", environment: {}, transport: "stdio", restartPolicy: "always", ...spec };
+  const specHash = createHash("sha256")
+    .update(JSON.stringify({ full, env, secrets: Object.keys(secrets) }))
+    .digest("hex");
+  return {
+    instance: { id, name: id, generation: 1, specHash },
+    spec: full,
+    env,
+    secrets: { env: secrets, headers: {} },
+  };
+}
+
+export const everythingStdio = (id: string, env: Record<string, string> = {}) =>
+  processRequest(id, { command: [process.execPath, EVERYTHING, "stdio"] }, env);

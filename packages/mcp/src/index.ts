@@ -1,0 +1,10 @@
+export * from "./bridge/index.js";
+export type { ControlServerOptions } from "./control/control-server.js";
+export { controlServerHandler, createControlServer } from "./control/control-server.js";
+export type { GatewayHandler, GatewayOptions } from "./gateway/gateway.js";
+export { createGateway } from "./gateway/gateway.js";
+export { TOOL_SEPARATOR } from "./gateway/tool-catalog.js";
+export type { McpCallOptions, McpTarget } from "./probe/client.js";
+export { closeClient, connectClient, listTools } from "./probe/client.js";
+export type { McpProbeOptions } from "./probe/mcp-probe.js";
+export { mcpProbe } from "./probe/mcp-probe.js";
