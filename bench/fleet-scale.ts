@@ -30,9 +30,21 @@ async function baseline(n: number): Promise<number> {
   const now = new Date().toISOString();
   for (let i = 0; i < n; i++) {
     await store.instances.create({
-      id: `b${i}`, name: `b${i}`, server_spec_id: null, json_spec: spec(i), status: "running", status_reason: null,
-      desired_state: "running", generation: 1, observed_generation: 1, spec_hash: "h", endpoint: null, observed_by: null,
-      restart_count: 0, created_at: now, updated_at: now,
+      id: `b${i}`,
+      name: `b${i}`,
+      server_spec_id: null,
+      json_spec: spec(i),
+      status: "running",
+      status_reason: null,
+      desired_state: "running",
+      generation: 1,
+      observed_generation: 1,
+      spec_hash: "h",
+      endpoint: null,
+      observed_by: null,
+      restart_count: 0,
+      created_at: now,
+      updated_at: now,
     });
   }
   return (performance.now() - t0) / 1000;
@@ -41,7 +53,10 @@ async function baseline(n: number): Promise<number> {
 async function measure(n: number) {
   const before = heap();
   const runtime = memoryRuntime({ recordRequests: false, logLimit: 1 });
-  const fleet = createFleet({ runtimes: { docker: runtime }, reconciler: { concurrency: 64, resyncIntervalMs: 3_600_000 } });
+  const fleet = createFleet({
+    runtimes: { docker: runtime },
+    reconciler: { concurrency: 64, resyncIntervalMs: 3_600_000 },
+  });
   await fleet.start();
   let running = 0;
   let resolveAll!: () => void;
@@ -64,7 +79,14 @@ async function measure(n: number) {
   const deploys = runtime.totalDeploys;
   await fleet.close();
   const baseS = await baseline(n);
-  return { n, converge_s: +convergeS.toFixed(3), resync_ms: +median(resyncs).toFixed(1), heap_bytes_per_instance: Math.round(heapPer), deploys, baseline_store_s: +baseS.toFixed(3) };
+  return {
+    n,
+    converge_s: +convergeS.toFixed(3),
+    resync_ms: +median(resyncs).toFixed(1),
+    heap_bytes_per_instance: Math.round(heapPer),
+    deploys,
+    baseline_store_s: +baseS.toFixed(3),
+  };
 }
 
 const rows = [];
@@ -85,7 +107,12 @@ console.log(
     converge_ratio_vs_store_only: +(last.converge_s / last.baseline_store_s).toFixed(1),
     duplicate_deploys: last.deploys - last.n,
     gc_exposed: Boolean(gc),
-    growth: rows.map((r) => ({ n: r.n, converge_s: r.converge_s, resync_ms: r.resync_ms, heap_bytes_per_instance: r.heap_bytes_per_instance })),
+    growth: rows.map((r) => ({
+      n: r.n,
+      converge_s: r.converge_s,
+      resync_ms: r.resync_ms,
+      heap_bytes_per_instance: r.heap_bytes_per_instance,
+    })),
     targets: { converge_s: 5, resync_ms: 100, heap_bytes_per_instance: 4096 },
   }),
 );

@@ -11,7 +11,9 @@ const seed = (name: string) => JSON.parse(readFileSync(new URL(name, seeds), "ut
 const fleet = createFleet({ runtimes: { docker: memoryRuntime({ startDelayMs: 200 }) } });
 fleet.subscribe((e) => {
   if (e.type === "MCPServerInstanceStatusChanged") {
-    console.log(`${e.time}  ${e.data.name}: ${e.data.previous_status} -> ${e.data.status}${e.data.status_reason ? ` (${e.data.status_reason})` : ""}`);
+    console.log(
+      `${e.time}  ${e.data.name}: ${e.data.previous_status} -> ${e.data.status}${e.data.status_reason ? ` (${e.data.status_reason})` : ""}`,
+    );
   } else console.log(`${e.time}  ${e.type} ${e.subject}`);
 });
 await fleet.start();

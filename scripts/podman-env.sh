@@ -33,7 +33,7 @@ if ! command -v podman >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1; the
   if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
   log "installing podman and runc with apt"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc >&2
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc >&2
 fi
 export CONTAINERS_CONF="$CONF"
 
@@ -50,7 +50,7 @@ if ping_socket; then
 else
   rm -f "$SOCK"
   log "starting podman system service on unix://$SOCK"
-  setsid nohup podman system service --time=0 "unix://$SOCK" >"$DIR/service.log" 2>&1 < /dev/null &
+  setsid nohup podman system service --time=0 "unix://$SOCK" >"$DIR/service.log" 2>&1 < /dev/null 9>&- &
   echo $! >"$DIR/service.pid"
   for _ in $(seq 1 100); do
     if ping_socket; then break; fi

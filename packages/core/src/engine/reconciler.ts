@@ -270,7 +270,20 @@ export class Reconciler {
     // the runtime has our spec: bring the stored status in line with it
     if (inst.status === "provisioning")
       await changeStatus(ctx, inst.id, "provisioned", {}, (c) => c.status === "provisioning");
-    if (observed.phase !== "running") return;
+    if (observed.phase !== "running") {
+      // created but never started (a worker died between create and start), or stuck starting;
+      // a running instance whose runtime briefly reports starting (a rescheduled pod) is left alone
+      const waitedMs = Date.now() - Date.parse(inst.updated_at);
+      const unfinished = inst.status === "starting" || inst.status === "provisioning";
+      if (unfinished && waitedMs > ctx.settings.startTimeoutMs) {
+        return this.handleCrash(inst, {
+          ...observed,
+          phase: "exited",
+          reason: `not running after ${ctx.settings.startTimeoutMs} ms (runtime reports ${observed.phase})`,
+        });
+      }
+      return;
+    }
     const endpoint = observed.endpoint ?? null;
     const owner = runtime.capabilities?.shared ? inst.observed_by : ctx.workerId;
     if (inst.observed_generation !== inst.generation || inst.endpoint !== endpoint || inst.observed_by !== owner) {

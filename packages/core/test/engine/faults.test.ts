@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { memoryRuntime } from "../../src/index.js";
 import { dockerSpec, eventually, type Harness, harness, statuses } from "./harness.js";
 
 let h: Harness | undefined;
@@ -108,5 +109,29 @@ describe("fault injection through the memory runtime", () => {
     await h.fleet.close(); // would hang for the 60 s deploy (past the test timeout) without the abort
     expect(h.runtime.deployCount(inst.id)).toBe(0);
     h = undefined;
+  });
+
+  it("an instance the runtime reports but never starts is restarted after startTimeoutMs", async () => {
+    h = await harness({ runtime: memoryRuntime({ startDelayMs: 300 }), reconciler: { startTimeoutMs: 50 } });
+    const inst = await h.fleet.instances.create({ name: "stuck", json_spec: dockerSpec() });
+    await h.fleet.instances.waitFor(inst.id, "starting");
+    await new Promise((r) => setTimeout(r, 80));
+    await h.fleet.resync(); // still starting after 50 ms: removed and redeployed
+    await eventually(() => h!.runtime.deployCount(inst.id) === 2, 5000, "redeploy");
+    const after = await h.fleet.instances.waitFor(inst.id, "running");
+    expect(after.restart_count).toBe(1);
+    expect(after.status_reason ?? "").toBe("");
+  });
+
+  it("a running instance whose runtime briefly reports starting is left alone", async () => {
+    h = await harness({ reconciler: { startTimeoutMs: 50 } });
+    const inst = await h.fleet.instances.create({ name: "resched", json_spec: dockerSpec() });
+    await h.fleet.instances.waitFor(inst.id, "running");
+    await new Promise((r) => setTimeout(r, 80));
+    h.runtime.faults.lieInspect(inst.id, { phase: "starting" });
+    await h.fleet.resync();
+    h.runtime.faults.clearLies();
+    expect(h.runtime.deployCount(inst.id)).toBe(1);
+    expect((await h.fleet.instances.get(inst.id)).status).toBe("running");
   });
 });

@@ -1,0 +1,79 @@
+import type { Fleet } from "@mcpfleet/core";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+const STATUSES = [
+  "pending",
+  "provisioning",
+  "starting",
+  "running",
+  "unhealthy",
+  "stopping",
+  "stopped",
+  "failed",
+  "deleting",
+  "deleted",
+];
+
+/** Prometheus metrics of one host (own registry, so several hosts can share a process in tests). */
+export class HostMetrics {
+  readonly registry = new Registry();
+  readonly httpDuration = new Histogram({
+    name: "mcpfleet_http_request_duration_seconds",
+    help: "REST request duration by operation and status",
+    labelNames: ["operation", "method", "status"],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly gatewayDuration = new Histogram({
+    name: "mcpfleet_gateway_request_duration_seconds",
+    help: "MCP gateway request duration (until the response ends; streams included)",
+    labelNames: ["route", "status"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60],
+    registers: [this.registry],
+  });
+  readonly gatewayErrors = new Counter({
+    name: "mcpfleet_gateway_errors_total",
+    help: "MCP gateway responses with status >= 500 or failures before a response",
+    labelNames: ["route"],
+    registers: [this.registry],
+  });
+  readonly busPublished = new Counter({
+    name: "mcpfleet_bus_published_total",
+    help: "Events this process published on the bus, by type",
+    labelNames: ["type"],
+    registers: [this.registry],
+  });
+  readonly statusChanges = new Counter({
+    name: "mcpfleet_instance_status_changes_total",
+    help: "Instance status changes seen by this process (published or received), by new status",
+    labelNames: ["status"],
+    registers: [this.registry],
+  });
+  private unsubscribe: (() => void) | undefined;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "mcpfleet_host_" });
+  }
+
+  attach(fleet: Fleet): void {
+    new Gauge({
+      name: "mcpfleet_instances",
+      help: "Instances by status (read from the store at scrape time)",
+      labelNames: ["status"],
+      registers: [this.registry],
+      async collect() {
+        const counts = new Map<string, number>(STATUSES.map((s) => [s, 0]));
+        for (const i of await fleet.instances.list()) counts.set(i.status, (counts.get(i.status) ?? 0) + 1);
+        for (const [status, n] of counts) this.set({ status }, n);
+      },
+    });
+    this.unsubscribe = fleet.subscribe((e) => {
+      if (e.type === "MCPServerInstanceStatusChanged" && e.data.status)
+        this.statusChanges.inc({ status: e.data.status });
+    });
+  }
+
+  detach(): void {
+    this.unsubscribe?.();
+  }
+}

@@ -1,0 +1,78 @@
+import { createServer, type Server } from "node:http";
+import { toFleetError } from "@mcpfleet/core";
+import { assembleFleet } from "../../express-host/src/assemble.js";
+import { ConfigError, loadConfig } from "../../express-host/src/config.js";
+import { jsonLogger } from "../../express-host/src/logger.js";
+
+/**
+ * A worker: only the reconciler and the health monitor (role "worker"), sharing the bus and the
+ * store with the API host. Same environment variables as the host (see README); it needs a shared
+ * bus (FLEET_BUS=redis|nats) and the shared file store.
+ */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+    const issues: Array<{ variable: string; message: string }> = [];
+    if (config.FLEET_BUS === "memory")
+      issues.push({ variable: "FLEET_BUS", message: "a worker needs a shared bus: redis or nats" });
+    if (config.FLEET_STORE === "memory")
+      issues.push({ variable: "FLEET_STORE", message: "a worker needs the shared file store" });
+    if (issues.length > 0) throw new ConfigError(issues);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`mcpfleet worker: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = jsonLogger(config.LOG_LEVEL).child({ service: "mcpfleet-worker" });
+  let assembled: Awaited<ReturnType<typeof assembleFleet>>;
+  try {
+    assembled = await assembleFleet(config, logger, "worker");
+    await assembled.fleet.start();
+  } catch (err) {
+    const fe = toFleetError(err);
+    process.stderr.write(`mcpfleet worker: start failed: ${fe.message}\n`);
+    process.exit(1);
+  }
+  const { fleet, choices, workerId } = assembled;
+  let health: Server | undefined;
+  const healthPort = process.env.HEALTH_PORT ? Number(process.env.HEALTH_PORT) : undefined;
+  if (healthPort !== undefined) {
+    health = createServer(async (req, res) => {
+      if (req.url === "/health")
+        return void res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ status: "ok", workerId }));
+      if (req.url === "/ready") {
+        const r = await fleet.ready();
+        return void res.writeHead(r.ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(r));
+      }
+      res.writeHead(404).end();
+    }).listen(healthPort, config.HOST);
+  }
+  logger.info({ choices, workerId }, "worker started");
+  const runtime = choices.find((c) => c.what === "runtime")!;
+  const bus = choices.find((c) => c.what === "bus")!;
+  process.stdout.write(
+    `mcpfleet worker ${workerId} reconciling (runtime=${runtime.value}: ${runtime.reason}; bus=${bus.value})\n`,
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    logger.info({ signal }, "worker shutting down: finishing in-flight work");
+    setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 5_000).unref();
+    health?.close();
+    assembled.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+void main();
