@@ -59,7 +59,9 @@ export async function assembleFleet(
     closers.push(() => p.close());
     return p;
   };
-  const workerId = config.WORKER_ID ?? `${hostname()}-${process.pid}`;
+  // one all-in-one process keeps a stable id, so after a restart it still owns the instances it
+  // started on process-local runtimes; workers get their own id each
+  const workerId = config.WORKER_ID ?? (role === "all" ? "local" : `${hostname()}-${process.pid}`);
   try {
     const runtimes = await buildRuntimes(config, logger, choices, own);
     const bus = await buildBus(config, logger, choices, own, hooks);
