@@ -67,7 +67,7 @@ export async function changeStatus(
     for (const e of steps) status = transition(status, e);
     return { ...cur, ...patch, status };
   });
-  if (!result || !result.changed) return undefined;
+  if (!result?.changed) return undefined;
   const { before, after } = result;
   if (before.status !== after.status) {
     ctx.logger.debug(
