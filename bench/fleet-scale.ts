@@ -1,12 +1,14 @@
 /**
  * pnpm bench fleet-scale: N instances on the memory runtime (memory bus + store + secrets).
  * converge_s: create all until every one is running; resync_ms: one full reconcile pass over the
- * converged fleet (median of several); heap_bytes_per_instance: heap growth / N after GC.
+ * converged fleet (median of several); heap_bytes_per_instance: heap growth / N after GC, from a started
+ * fleet to the converged one at steady state (bus drained; the marginal cost of an instance); heap_bytes_per_instance_incl_fleet also
+ * counts the fleet's own fixed cost (runtime, engine, compiled code), amortised over N.
  * Baseline measured side by side: the same N documents written straight into a memory store
  * (no validation, no events, no reconcile), so the ratio shows what the engine adds.
  * Sizes 1k, 5k, 10k show how each figure grows. Requires --expose-gc for the heap figure.
  */
-import { createFleet, memoryRuntime, memoryStore } from "@mcpfleet/core";
+import { createFleet, memoryBus, memoryRuntime, memoryStore } from "@mcpfleet/core";
 
 const SIZES = (process.env.FLEET_SCALE_SIZES ?? "1000,5000,10000").split(",").map(Number);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -51,13 +53,16 @@ async function baseline(n: number): Promise<number> {
 }
 
 async function measure(n: number) {
-  const before = heap();
+  const beforeFleet = heap();
   const runtime = memoryRuntime({ recordRequests: false, logLimit: 1 });
+  const bus = memoryBus();
   const fleet = createFleet({
     runtimes: { docker: runtime },
+    bus,
     reconciler: { concurrency: 64, resyncIntervalMs: 3_600_000 },
   });
   await fleet.start();
+  const before = heap();
   let running = 0;
   let resolveAll!: () => void;
   const all = new Promise<void>((r) => (resolveAll = r));
@@ -75,15 +80,21 @@ async function measure(n: number) {
     await fleet.resync();
     resyncs.push(performance.now() - t);
   }
-  const heapPer = (heap() - before) / n;
+  // steady state: the status events of the burst still queued for the reconciler's group are drained
+  while (bus.pending() > 0) await new Promise((r) => setTimeout(r, 20));
+  const after = heap();
+  const heapPer = (after - before) / n;
+  const heapPerInclFleet = (after - beforeFleet) / n;
   const deploys = runtime.totalDeploys;
   await fleet.close();
+  await bus.close();
   const baseS = await baseline(n);
   return {
     n,
     converge_s: +convergeS.toFixed(3),
     resync_ms: +median(resyncs).toFixed(1),
     heap_bytes_per_instance: Math.round(heapPer),
+    heap_bytes_per_instance_incl_fleet: Math.round(heapPerInclFleet),
     deploys,
     baseline_store_s: +baseS.toFixed(3),
   };
@@ -103,6 +114,7 @@ console.log(
     converge_s: last.converge_s,
     resync_ms: last.resync_ms,
     heap_bytes_per_instance: last.heap_bytes_per_instance,
+    heap_bytes_per_instance_incl_fleet: last.heap_bytes_per_instance_incl_fleet,
     baseline_store_only_s: last.baseline_store_s,
     converge_ratio_vs_store_only: +(last.converge_s / last.baseline_store_s).toFixed(1),
     duplicate_deploys: last.deploys - last.n,
@@ -112,6 +124,7 @@ console.log(
       converge_s: r.converge_s,
       resync_ms: r.resync_ms,
       heap_bytes_per_instance: r.heap_bytes_per_instance,
+      heap_bytes_per_instance_incl_fleet: r.heap_bytes_per_instance_incl_fleet,
     })),
     targets: { converge_s: 5, resync_ms: 100, heap_bytes_per_instance: 4096 },
   }),

@@ -3,7 +3,8 @@ import { createEvent, type FleetEvent, type FleetEventData, type FleetEventType 
 import type { Logger } from "../logger.js";
 import type { EventBus, Subscription } from "../plugins/bus.js";
 
-const SEEN_LIMIT = 10_000;
+/** Covers the window between publishing an event and its echo from the bus (dedupe only). */
+const SEEN_LIMIT = 4096;
 
 /**
  * Publishes fleet events on the bus and delivers them to local listeners. Events published by other

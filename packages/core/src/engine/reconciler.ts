@@ -301,7 +301,7 @@ export class Reconciler {
 
   /** Resets the crash counter once an instance has stayed running for `stableAfterMs`. */
   private noteStable(inst: Instance): void {
-    if (inst.status !== "running") {
+    if (inst.status !== "running" || inst.restart_count === 0) {
       this.runningSince.delete(inst.id);
       return;
     }

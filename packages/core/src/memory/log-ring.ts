@@ -4,7 +4,8 @@ import { AsyncQueue } from "./async-queue.js";
 /** A bounded ring of log lines with followers. Runtimes share it for their `logs()`. */
 export class LogRing {
   private lines: LogLine[] = [];
-  private followers = new Set<AsyncQueue<LogLine>>();
+  /** Created on the first follower: most instances are never followed. */
+  private followers: Set<AsyncQueue<LogLine>> | undefined;
   private ended = false;
 
   constructor(private readonly limit: number) {}
@@ -12,14 +13,14 @@ export class LogRing {
   push(line: LogLine): void {
     this.lines.push(line);
     if (this.lines.length > this.limit) this.lines.splice(0, this.lines.length - this.limit);
-    for (const f of this.followers) f.push(line);
+    if (this.followers) for (const f of this.followers) f.push(line);
   }
 
   /** Ends every follower (the instance is gone). */
   end(): void {
     this.ended = true;
-    for (const f of this.followers) f.end();
-    this.followers.clear();
+    if (this.followers) for (const f of this.followers) f.end();
+    this.followers = undefined;
   }
 
   snapshot(tail?: number): LogLine[] {
@@ -35,9 +36,10 @@ export class LogRing {
     }
     const queue = new AsyncQueue<LogLine>();
     for (const l of initial) queue.push(l);
+    this.followers ??= new Set();
     this.followers.add(queue);
     const stop = () => {
-      this.followers.delete(queue);
+      this.followers?.delete(queue);
       queue.end();
     };
     if (options.signal?.aborted) stop();
