@@ -1,16 +1,17 @@
 import { InfisicalSDK, SecretType } from "@infisical/sdk";
 import {
+  abortable,
   type CallOptions,
   FleetError,
+  ScopeCache,
   type SecretRef,
   type SecretStore,
   silentLogger,
+  sleep,
   throwIfAborted,
 } from "@mcpfleet/core";
-import { abortable, sleep } from "./abort.js";
 import { type Failure, failureOf, HttpFailure, isAbsent, isExisting, isFolderMissing, toFleetError } from "./errors.js";
 import { type InfisicalSecretsOptions, parseInfisicalOptions } from "./options.js";
-import { ScopeCache } from "./scope-cache.js";
 import { UniversalAuthSession } from "./session.js";
 
 const NAME = /^[A-Za-z0-9_.-]+$/;

@@ -1,6 +1,5 @@
 import type { InfisicalSDK } from "@infisical/sdk";
-import { FleetError, type Logger } from "@mcpfleet/core";
-import { abortable } from "./abort.js";
+import { abortable, FleetError, type Logger } from "@mcpfleet/core";
 import { type Failure, toFleetError } from "./errors.js";
 import type { ResolvedInfisicalOptions } from "./options.js";
 

@@ -1,6 +1,5 @@
-import { FleetError, type Logger } from "@mcpfleet/core";
+import { abortable, FleetError, type Logger, sleep } from "@mcpfleet/core";
 import nodeVault from "node-vault";
-import { abortable, sleep } from "./abort.js";
 import type { ResolvedVaultOptions } from "./options.js";
 
 /** The part of a node-vault client this store uses. */

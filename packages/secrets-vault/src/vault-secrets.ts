@@ -1,15 +1,15 @@
 import {
   type CallOptions,
   FleetError,
+  ScopeCache,
   type SecretRef,
   type SecretStore,
   silentLogger,
+  sleep,
   throwIfAborted,
 } from "@mcpfleet/core";
-import { sleep } from "./abort.js";
 import { TokenManager } from "./auth.js";
 import { parseVaultOptions, type VaultSecretsOptions } from "./options.js";
-import { ScopeCache } from "./scope-cache.js";
 import {
   type CallSpec,
   createNodeVaultClient,

@@ -85,3 +85,25 @@ export function deferred<T = void>(): Deferred<T> {
     },
   };
 }
+
+/** Settles with `promise`, or rejects with `ABORTED` as soon as `signal` aborts (the promise itself is not cancelled). */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  // the caller may stop listening (abort); the underlying promise must not become an unhandled rejection
+  promise.catch(() => {});
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,2 +1,3 @@
 export * from "./async.js";
+export * from "./scope-cache.js";
 export * from "./stable-json.js";

@@ -1,4 +1,4 @@
-import { abortable } from "./abort.js";
+import { abortable } from "./async.js";
 
 interface Entry<T> {
   value: T;
