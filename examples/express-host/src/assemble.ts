@@ -9,6 +9,7 @@ import {
   encryptedFileSecrets,
   envSecrets,
   type Fleet,
+  type FleetObserver,
   type FleetRole,
   type FleetStore,
   fileStore,
@@ -34,6 +35,8 @@ export interface Choice {
 export interface AssembleHooks {
   /** Called for every event the bus publishes (metrics). */
   onPublish?: (type: string) => void;
+  /** Engine instrumentation (reconcile durations, bus lag). */
+  observer?: FleetObserver;
 }
 
 export interface Assembled {
@@ -92,6 +95,7 @@ export async function assembleFleet(
       allowedHostPaths: config.ALLOWED_HOST_PATHS,
       allowUnsafeEndpoints: config.ALLOW_UNSAFE_ENDPOINTS,
       closeTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      ...(hooks.observer ? { observer: hooks.observer } : {}),
       reconciler: {
         ...(config.RECONCILE_CONCURRENCY ? { concurrency: config.RECONCILE_CONCURRENCY } : {}),
         ...(config.RESYNC_INTERVAL_MS ? { resyncIntervalMs: config.RESYNC_INTERVAL_MS } : {}),

@@ -59,6 +59,7 @@ export async function startHost(config: HostConfig, options: StartOptions): Prom
   try {
     assembled = await assembleFleet(config, logger, config.FLEET_ROLE, {
       onPublish: (type) => metrics.busPublished.inc({ type }),
+      observer: metrics.observer,
     });
     const { fleet } = assembled;
     metrics.attach(fleet);

@@ -219,7 +219,7 @@ describeWith([podman, redis], "distributed: api host + 2 workers on Redis and Po
       },
     );
     for (const id of ["w1", "w2"]) {
-      const w = run(join(REPO_ROOT, "examples/worker/src/main.ts"), { ...env, WORKER_ID: id });
+      const w = run(join(REPO_ROOT, "examples/worker/src/main.ts"), { ...env, WORKER_ID: id, HEALTH_PORT: "0" });
       procs.push(w);
       await until(`worker ${id}`, async () => (w.out().includes("reconciling") ? true : undefined), 30_000).catch(
         (err) => {
@@ -273,6 +273,20 @@ describeWith([podman, redis], "distributed: api host + 2 workers on Redis and Po
     expect((r.content as Array<{ text: string }>)[0]!.text).toBe("Echo: across processes");
     await client.close();
     for (const p of procs) expect(p.out()).not.toContain(canary);
+
+    // the workers reconciled it: their /metrics show reconcile passes and the bus lag of the work group
+    let reconciles = 0;
+    let arrivals = 0;
+    for (const w of procs.slice(1)) {
+      const healthUrl = /health and metrics on (http:\/\/\S+)/.exec(w.out())?.[1];
+      expect(healthUrl).toBeDefined();
+      const m = await (await fetch(`${healthUrl}/metrics`)).text();
+      reconciles += Number(/mcpfleet_reconcile_duration_seconds_count\{outcome="ok"\} (\d+)/.exec(m)?.[1] ?? 0);
+      arrivals += Number(/mcpfleet_bus_delivery_lag_seconds_count\{consumer="reconciler"\} (\d+)/.exec(m)?.[1] ?? 0);
+      expect(m).not.toContain(canary);
+    }
+    expect(reconciles).toBeGreaterThan(0);
+    expect(arrivals).toBeGreaterThan(0);
   }, 120_000);
 
   it("converges after one worker is killed with SIGKILL; deleting leaves no container", async () => {

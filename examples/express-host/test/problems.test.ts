@@ -135,5 +135,9 @@ describe("system endpoints", () => {
     expect(m.text).toMatch(/mcpfleet_instance_status_changes_total\{status="running"\} [1-9]/);
     expect(m.text).toContain("mcpfleet_http_request_duration_seconds_bucket");
     expect(m.text).toContain("mcpfleet_gateway_request_duration_seconds");
+    // the all-in-one host reconciles: pass durations and the bus lag of its work group and listeners
+    expect(m.text).toMatch(/mcpfleet_reconcile_duration_seconds_count\{outcome="ok"\} [1-9]/);
+    expect(m.text).toMatch(/mcpfleet_bus_delivery_lag_seconds_count\{consumer="reconciler"\} [1-9]/);
+    expect(m.text).toMatch(/mcpfleet_bus_delivery_lag_seconds_count\{consumer="listeners"\} [1-9]/);
   });
 });

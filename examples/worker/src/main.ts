@@ -1,7 +1,10 @@
+import { once } from "node:events";
 import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { toFleetError } from "@mcpfleet/core";
 import { assembleFleet } from "../../express-host/src/assemble.js";
 import { ConfigError, loadConfig } from "../../express-host/src/config.js";
+import { HostMetrics } from "../../express-host/src/http/metrics.js";
 import { jsonLogger } from "../../express-host/src/logger.js";
 
 /**
@@ -28,8 +31,13 @@ async function main(): Promise<void> {
   }
   const logger = jsonLogger(config.LOG_LEVEL).child({ service: "mcpfleet-worker" });
   let assembled: Awaited<ReturnType<typeof assembleFleet>>;
+  const metrics = new HostMetrics();
   try {
-    assembled = await assembleFleet(config, logger, "worker");
+    assembled = await assembleFleet(config, logger, "worker", {
+      onPublish: (type) => metrics.busPublished.inc({ type }),
+      observer: metrics.observer,
+    });
+    metrics.attach(assembled.fleet);
     await assembled.fleet.start();
   } catch (err) {
     const fe = toFleetError(err);
@@ -45,18 +53,28 @@ async function main(): Promise<void> {
         return void res
           .writeHead(200, { "content-type": "application/json" })
           .end(JSON.stringify({ status: "ok", workerId }));
+      if (req.url === "/metrics")
+        return void res
+          .writeHead(200, { "content-type": metrics.registry.contentType })
+          .end(await metrics.registry.metrics());
       if (req.url === "/ready") {
         const r = await fleet.ready();
         return void res.writeHead(r.ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(r));
       }
       res.writeHead(404).end();
     }).listen(healthPort, config.HOST);
+    await once(health, "listening");
   }
   logger.info({ choices, workerId }, "worker started");
   const runtime = choices.find((c) => c.what === "runtime")!;
   const bus = choices.find((c) => c.what === "bus")!;
+  const port = (health?.address() as AddressInfo | undefined)?.port;
+  const healthUrl =
+    port === undefined
+      ? ""
+      : `; health and metrics on http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
   process.stdout.write(
-    `mcpfleet worker ${workerId} reconciling (runtime=${runtime.value}: ${runtime.reason}; bus=${bus.value})\n`,
+    `mcpfleet worker ${workerId} reconciling (runtime=${runtime.value}: ${runtime.reason}; bus=${bus.value})${healthUrl}\n`,
   );
 
   let stopping = false;

@@ -1,4 +1,4 @@
-import type { Fleet } from "@mcpfleet/core";
+import type { Fleet, FleetObserver } from "@mcpfleet/core";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 const STATUSES = [
@@ -49,6 +49,25 @@ export class HostMetrics {
     labelNames: ["status"],
     registers: [this.registry],
   });
+  readonly reconcileDuration = new Histogram({
+    name: "mcpfleet_reconcile_duration_seconds",
+    help: "Duration of one reconcile pass of one instance in this process, by outcome (ok | error)",
+    labelNames: ["outcome"],
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60],
+    registers: [this.registry],
+  });
+  readonly busLag = new Histogram({
+    name: "mcpfleet_bus_delivery_lag_seconds",
+    help: "Time from an event's publication (its CloudEvents time) to its arrival here, by consumer (reconciler = work group, listeners = broadcast)",
+    labelNames: ["consumer"],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120],
+    registers: [this.registry],
+  });
+  /** Pass to `createFleet({ observer })` so reconcile durations and bus lag reach the histograms. */
+  readonly observer: FleetObserver = {
+    reconciled: (o) => this.reconcileDuration.observe({ outcome: o.outcome }, o.durationMs / 1000),
+    eventReceived: (o) => this.busLag.observe({ consumer: o.consumer }, o.lagMs / 1000),
+  };
   private unsubscribe: (() => void) | undefined;
 
   constructor() {

@@ -5,6 +5,7 @@ import type { RuntimeBackend } from "../plugins/runtime.js";
 import type { SecretStore } from "../plugins/secret-store.js";
 import type { FleetStore } from "../plugins/store.js";
 import type { FleetRole, HealthProbe } from "./fleet-types.js";
+import type { Observe } from "./observer.js";
 
 export interface EngineSettings {
   concurrency: number;
@@ -36,6 +37,8 @@ export interface EngineContext {
   runtimes: Map<string, RuntimeBackend>;
   probes: HealthProbe[];
   settings: EngineSettings;
+  /** Metrics hooks (never throw). */
+  observe: Observe;
   /** Builds, publishes on the bus and delivers locally. Never throws (the store is the source of truth). */
   publish(type: FleetEventType, subject: string, data: FleetEventData): Promise<FleetEvent>;
 }

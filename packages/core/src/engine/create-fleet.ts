@@ -15,6 +15,7 @@ import { EventHub } from "./event-hub.js";
 import type { Fleet, FleetOptions, InstanceConnection } from "./fleet-types.js";
 import { HealthMonitor } from "./health-monitor.js";
 import { instancesApi } from "./instances-api.js";
+import { observerFor } from "./observer.js";
 import { Reconciler } from "./reconciler.js";
 import { serversApi } from "./servers-api.js";
 import { templatesApi } from "./templates-api.js";
@@ -64,6 +65,9 @@ const optionsSchema = z.object({
   allowedHostPaths: z.array(z.string().min(1)).optional(),
   allowUnsafeEndpoints: z.boolean().optional(),
   closeTimeoutMs: z.number().int().min(0).optional(),
+  observer: z
+    .custom((v) => typeof v === "object" && v !== null, { message: "must be an object of hook functions" })
+    .optional(),
 });
 
 function settingsFrom(o: FleetOptions): EngineSettings {
@@ -115,7 +119,8 @@ export function createFleet(options: FleetOptions = {}): Fleet {
   if (!runtimes.has("url")) runtimes.set("url", own(urlRuntime()));
   if (runtimes.has("docker") && !runtimes.has("container")) runtimes.set("container", runtimes.get("docker")!);
   const source = options.source ?? `mcpfleet://${hostname()}/${options.workerId ?? "local"}`;
-  const hub = new EventHub(bus, source, logger);
+  const observe = observerFor(options.observer, logger);
+  const hub = new EventHub(bus, source, logger, observe);
   const ctx: EngineContext = {
     role,
     workerId: options.workerId ?? "local",
@@ -127,6 +132,7 @@ export function createFleet(options: FleetOptions = {}): Fleet {
     runtimes,
     probes: [...(options.probes ?? [])],
     settings: settingsFrom(options),
+    observe,
     publish: (type, subject, data) => hub.publish(type, subject, data),
   };
   const health = new HealthMonitor(ctx);

@@ -2,6 +2,7 @@ import { toFleetError } from "../errors.js";
 import { createEvent, type FleetEvent, type FleetEventData, type FleetEventType } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { EventBus, Subscription } from "../plugins/bus.js";
+import type { Observe } from "./observer.js";
 
 /** Covers the window between publishing an event and its echo from the bus (dedupe only). */
 const SEEN_LIMIT = 4096;
@@ -20,11 +21,15 @@ export class EventHub {
     private readonly bus: EventBus,
     private readonly source: string,
     private readonly logger: Logger,
+    private readonly observe: Observe,
   ) {}
 
   async start(signal: AbortSignal): Promise<void> {
     if (this.subscription) return;
-    this.subscription = await this.bus.subscribe({ signal }, (event) => this.deliver(event));
+    this.subscription = await this.bus.subscribe({ signal }, (event) => {
+      this.observe.eventReceived(event, "listeners");
+      this.deliver(event);
+    });
   }
 
   subscribe(listener: (event: FleetEvent) => void): () => void {

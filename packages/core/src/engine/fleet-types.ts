@@ -52,6 +52,35 @@ export interface HealthProbe {
 
 export type FleetRole = "all" | "api" | "worker";
 
+/** One reconcile pass of one instance, as reported to {@link FleetObserver.reconciled}. */
+export interface ReconcileObservation {
+  instanceId: string;
+  durationMs: number;
+  /** `error` when the pass threw (it is logged and retried by the next trigger or resync). */
+  outcome: "ok" | "error";
+}
+
+/** An event that arrived from the bus, as reported to {@link FleetObserver.eventReceived}. */
+export interface EventObservation {
+  type: string;
+  /**
+   * Arrival time minus the event's CloudEvents `time` (the publisher's clock; 0 when negative).
+   * Includes time spent waiting in the bus while consumers were busy or down.
+   */
+  lagMs: number;
+  /** `reconciler`: the work group (one worker gets each event); `listeners`: the broadcast to `subscribe`. */
+  consumer: "reconciler" | "listeners";
+}
+
+/**
+ * Instrumentation hooks (metrics). Called synchronously on the engine's path: keep them cheap. A hook
+ * that throws is logged and ignored.
+ */
+export interface FleetObserver {
+  reconciled?(observation: ReconcileObservation): void;
+  eventReceived?(observation: EventObservation): void;
+}
+
 export interface FleetOptions {
   /** Keyed by `json_spec.type` (`docker`, `process`, custom). `url` is built in. */
   runtimes?: Record<string, RuntimeBackend>;
@@ -99,6 +128,8 @@ export interface FleetOptions {
   allowUnsafeEndpoints?: boolean;
   /** Bounded wait for in-flight work on close. */
   closeTimeoutMs?: number;
+  /** Metrics hooks: reconcile durations, bus delivery lag. */
+  observer?: FleetObserver;
 }
 
 export interface CreateInstanceInput {

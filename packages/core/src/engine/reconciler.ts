@@ -35,7 +35,7 @@ export class Reconciler {
   ) {
     this.queue = new KeyedQueue(
       ctx.settings.concurrency,
-      (id) => this.reconcile(id),
+      ctx.observe.reconciles ? (id) => this.timedReconcile(id) : (id) => this.reconcile(id),
       (id, err) => {
         ctx.logger.error({ instanceId: id, err: toFleetError(err).toJSON() }, "reconcile failed");
       },
@@ -85,6 +85,7 @@ export class Reconciler {
   }
 
   private async onEvent(event: FleetEvent): Promise<void> {
+    this.ctx.observe.eventReceived(event, "reconciler");
     if (!DESIRED_EVENTS.has(event.type) || !event.subject) return;
     await this.queue.enqueueAndWait(event.subject);
   }
@@ -162,6 +163,17 @@ export class Reconciler {
     timer.unref?.();
     this.retryTimers.set(id, timer);
     return delay;
+  }
+
+  private async timedReconcile(id: string): Promise<void> {
+    const t0 = performance.now();
+    let outcome: "ok" | "error" = "error";
+    try {
+      await this.reconcile(id);
+      outcome = "ok";
+    } finally {
+      this.ctx.observe.reconciled({ instanceId: id, durationMs: performance.now() - t0, outcome });
+    }
   }
 
   private async reconcile(id: string): Promise<void> {
