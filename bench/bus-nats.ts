@@ -21,6 +21,8 @@ const MAX_EVENTS = Number(process.env.BENCH_MAX_EVENTS ?? 10_000);
 const WINDOW = 256; // publishes in flight during the max run
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 3);
 const RUNS = 3;
+// fixed-rate repetitions: the p99 of one 3 s run swings by 2x on this 2-core machine, so take the median of several
+const RATE_REPS = Number(process.env.BENCH_RATE_REPS ?? 4);
 // file (default, what production uses) or memory stream storage, for both the bus and the raw loop
 const STORAGE = process.env.BENCH_NATS_STORAGE === "memory" ? "memory" : "file";
 const log = (...a: unknown[]) => console.error("[bench bus-nats]", ...a);
@@ -78,7 +80,8 @@ function busPipe(id: string): Pipe {
   };
 }
 
-function rawPipe(id: string): Pipe {
+/** `msgId`: also set Nats-Msg-Id (server-side de-duplication, as the bus does). */
+function rawPipe(id: string, msgId = false): Pipe {
   const n = names(id);
   const stream = `${n.stream}_RAW`;
   let pubConn: Transport.NatsConnection | undefined;
@@ -90,7 +93,11 @@ function rawPipe(id: string): Pipe {
   const dec = new TextDecoder();
   return {
     publish: (e) =>
-      (client as JetStream.JetStreamClient).publish(`${n.subjectPrefix}.${e.type}`, enc.encode(JSON.stringify(e))),
+      (client as JetStream.JetStreamClient).publish(
+        `${n.subjectPrefix}.${e.type}`,
+        enc.encode(JSON.stringify(e)),
+        msgId ? { msgID: e.id } : undefined,
+      ),
     consume: async (onEvent) => {
       pubConn = await transport.connect({ servers });
       subConn = await transport.connect({ servers });
@@ -191,6 +198,7 @@ async function waitFor(check: () => boolean, timeoutMs: number) {
 async function main() {
   const bus = (id: string) => busPipe(id);
   const raw = (id: string) => rawPipe(id);
+  const rawDedupe = (id: string) => rawPipe(id, true);
   await maxRun(bus); // warm-up (JIT, connections)
   const busMax: number[] = [];
   const rawMax: number[] = [];
@@ -200,15 +208,16 @@ async function main() {
     log(`run ${i + 1}: bus ${Math.round(busMax[i]!)} ev/s, raw ${Math.round(rawMax[i]!)} ev/s`);
   }
   // fixed rates, repeated and interleaved with the raw loop; medians of the per-run percentiles
-  const reps = 2;
   const r1k: RateResult[] = [];
   const r5k: RateResult[] = [];
   const raw5k: RateResult[] = [];
-  for (let i = 0; i < reps; i++) {
+  const rawDedupe5k: RateResult[] = [];
+  for (let i = 0; i < RATE_REPS; i++) {
     r1k.push(await rateRun(bus, 1000));
     raw5k.push(await rateRun(raw, 5000));
+    rawDedupe5k.push(await rateRun(rawDedupe, 5000));
     r5k.push(await rateRun(bus, 5000));
-    log(`rate rep ${i + 1}: 1k`, r1k[i], "5k", r5k[i], "raw 5k", raw5k[i]);
+    log(`rate rep ${i + 1}: 1k`, r1k[i], "5k", r5k[i], "raw 5k", raw5k[i], "raw+msgid 5k", rawDedupe5k[i]);
   }
   const med = (xs: RateResult[]) => ({
     p50: median(xs.map((x) => x.p50)),
@@ -218,6 +227,7 @@ async function main() {
   const at1k = med(r1k);
   const at5k = med(r5k);
   const rawAt5k = med(raw5k);
+  const rawDedupeAt5k = med(rawDedupe5k);
   const max = median(busMax);
   const rawMaxMedian = median(rawMax);
   console.log(
@@ -234,10 +244,14 @@ async function main() {
       p99_ms_at_5k: round(at5k.p99),
       raw_p50_ms_at_5k: round(rawAt5k.p50),
       raw_p99_ms_at_5k: round(rawAt5k.p99),
+      // the raw loop with Nats-Msg-Id set too: what the server's de-duplication costs on its own
+      raw_msgid_p50_ms_at_5k: round(rawDedupeAt5k.p50),
+      raw_msgid_p99_ms_at_5k: round(rawDedupeAt5k.p99),
       failed_publishes_at_5k: at5k.failed,
       events_per_max_run: MAX_EVENTS,
       storage: STORAGE,
       runs: RUNS,
+      rate_reps: RATE_REPS,
     }),
   );
 }
