@@ -6,6 +6,7 @@ import { z } from "zod";
 import { FleetError } from "../errors.js";
 import type { CallOptions } from "../plugins/common.js";
 import type { SecretRef, SecretStore } from "../plugins/secret-store.js";
+import { withFileLock } from "../store/file-lock.js";
 import {
   decrypt,
   encrypt,
@@ -54,9 +55,10 @@ function keyBytes(key: Uint8Array | string, option: string): Buffer {
  * default 2^15, r 8, p 1; a random salt is stored in the file header). A missing file is an empty
  * store; a file that is not this format, was changed, or does not decrypt with this key throws
  * `SECRET_STORE_UNAVAILABLE` (not retryable) rather than reading as empty.
- * Writes are serialized in-process and atomic (temp file in the same directory, mode 0600, fsync,
- * rename). The file is re-read when its size or mtime changes. Not safe for concurrent writers in
- * several processes (last writer wins).
+ * Writes are serialized in-process and across processes (a `<path>.lock` file, broken when its
+ * holder died), re-read the file under the lock and are atomic (temp file in the same directory,
+ * mode 0600, fsync, rename): several processes may share one file (an API host and its workers).
+ * Reads re-read the file when its inode, size or mtime changes.
  */
 export function encryptedFileSecrets(options: EncryptedFileSecretsOptions): SecretStore {
   const r = optionsSchema.safeParse(options);
@@ -108,7 +110,9 @@ export function encryptedFileSecrets(options: EncryptedFileSecretsOptions): Secr
     });
   }
 
-  let cache: { data: SecretsData; params: KdfParams; size: number; mtimeMs: number } | undefined;
+  let cache: { data: SecretsData; params: KdfParams; stamp: string } | undefined;
+  const stampOf = (st: { ino: number | bigint; size: number | bigint; mtimeMs: number | bigint }) =>
+    `${st.ino}:${st.size}:${st.mtimeMs}`;
   let empty: { data: SecretsData; params: KdfParams } | undefined;
   let writing: Promise<unknown> = Promise.resolve();
   let closed = false;
@@ -125,7 +129,7 @@ export function encryptedFileSecrets(options: EncryptedFileSecretsOptions): Secr
       }
       throw unavailable("cannot be read", err, true);
     }
-    if (cache && cache.size === st.size && cache.mtimeMs === st.mtimeMs) return cache;
+    if (cache && cache.stamp === stampOf(st)) return cache;
     let buf: Buffer;
     try {
       buf = await readFile(path);
@@ -136,7 +140,7 @@ export function encryptedFileSecrets(options: EncryptedFileSecretsOptions): Secr
     if (!params) throw unavailable("is not an mcpfleet encrypted secrets file (bad header)");
     const data = decrypt(buf, await keyFor(params));
     if (!data) throw unavailable("cannot be decrypted: wrong key or passphrase, or the file was modified");
-    cache = { data, params, size: st.size, mtimeMs: st.mtimeMs };
+    cache = { data, params, stamp: stampOf(st) };
     return cache;
   }
 
@@ -166,17 +170,33 @@ export function encryptedFileSecrets(options: EncryptedFileSecretsOptions): Secr
       // directory fsync is best effort (not supported everywhere)
     }
     empty = undefined;
-    const st = await stat(path);
-    cache = { data, params, size: st.size, mtimeMs: st.mtimeMs };
+    cache = { data, params, stamp: stampOf(await stat(path)) };
   }
 
-  /** Serialized read-modify-write. */
-  function mutate(change: (data: SecretsData) => boolean): Promise<void> {
+  /** Read-modify-write, serialized in-process and (through the lock file) across processes. */
+  function mutate(change: (data: SecretsData) => boolean, signal?: AbortSignal): Promise<void> {
     const run = writing.then(async () => {
-      const cur = await load();
-      const data: SecretsData = Object.create(null);
-      for (const s of Object.keys(cur.data)) data[s] = Object.assign(Object.create(null), cur.data[s]);
-      if (change(data)) await persist(data, cur.params);
+      try {
+        await mkdir(dirname(path), { recursive: true });
+      } catch (err) {
+        throw unavailable("cannot be written (its directory cannot be created)", err, true);
+      }
+      try {
+        await withFileLock(
+          `${path}.lock`,
+          async () => {
+            const cur = await load(); // under the lock: sees every other writer's last change
+            const data: SecretsData = Object.create(null);
+            for (const s of Object.keys(cur.data)) data[s] = Object.assign(Object.create(null), cur.data[s]);
+            if (change(data)) await persist(data, cur.params);
+          },
+          { ...(signal ? { signal } : {}) },
+        );
+      } catch (err) {
+        if (FleetError.isInstance(err) && (err.code === "TIMEOUT" || err.code === "INTERNAL"))
+          throw unavailable(`cannot be written: ${err.message}`, err, true);
+        throw err;
+      }
     });
     writing = run.catch(() => {});
     return run;
@@ -202,7 +222,7 @@ export function encryptedFileSecrets(options: EncryptedFileSecretsOptions): Secr
         d[ref.scope] ??= Object.create(null);
         (d[ref.scope] as Record<string, string>)[ref.key] = value;
         return true;
-      });
+      }, o?.signal);
     },
     async delete(ref: SecretRef, o?: CallOptions) {
       guard(closed, NAME, o);
@@ -213,7 +233,7 @@ export function encryptedFileSecrets(options: EncryptedFileSecretsOptions): Secr
         delete s[ref.key];
         if (Object.keys(s).length === 0) delete d[ref.scope];
         return true;
-      });
+      }, o?.signal);
     },
     async list(scope: string, o?: CallOptions) {
       guard(closed, NAME, o);
@@ -228,7 +248,7 @@ export function encryptedFileSecrets(options: EncryptedFileSecretsOptions): Secr
         if (!d[scope]) return false;
         delete d[scope];
         return true;
-      });
+      }, o?.signal);
     },
     async close() {
       if (closed) return;

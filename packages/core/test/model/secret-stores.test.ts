@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { hostname, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { encryptedFileSecrets, envSecrets, envSecretVariable, FleetError, memorySecrets } from "@mcpfleet/core";
 import { secretStoreConformance } from "@mcpfleet/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
@@ -171,6 +173,47 @@ describe("encryptedFileSecrets", () => {
     expect(await b.get({ scope: "s", key: "k" })).toBe("1");
     await b.set({ scope: "s", key: "k" }, "2-longer");
     expect(await a.get({ scope: "s", key: "k" })).toBe("2-longer");
+  });
+
+  it("loses no write when several handles and processes write one file at once (lock file)", async () => {
+    const path = join(tempDir(), "shared.enc");
+    const a = encryptedFileSecrets({ path, key: KEY });
+    const b = encryptedFileSecrets({ path, key: KEY });
+    const writer = fileURLToPath(new URL("./secrets-file-writer.ts", import.meta.url));
+    const children = ["p1", "p2"].map(
+      (prefix) =>
+        new Promise<string>((resolve, reject) => {
+          const child = spawn(
+            process.execPath,
+            ["--conditions=@mcpfleet/source", "--import", "tsx", writer, path, prefix, "25", KEY],
+            { cwd: fileURLToPath(new URL("../../../../", import.meta.url)), stdio: ["ignore", "pipe", "pipe"] },
+          );
+          let out = "";
+          child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+          child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+          child.on("error", reject);
+          child.on("exit", (c) => (c === 0 ? resolve(out) : reject(new Error(`writer ${prefix} exited ${c}: ${out}`))));
+        }),
+    );
+    const local = [a, b].map(async (store, h) => {
+      for (let i = 0; i < 25; i++) await store.set({ scope: "shared", key: `h${h}-${i}` }, `value-h${h}-${i}`);
+    });
+    await Promise.all([...children, ...local]);
+    const reader = encryptedFileSecrets({ path, key: KEY });
+    const keys = await reader.list("shared");
+    expect(keys).toHaveLength(100);
+    for (const prefix of ["p1", "p2", "h0", "h1"])
+      expect(await reader.get({ scope: "shared", key: `${prefix}-24` })).toBe(`value-${prefix}-24`);
+    expect(readdirSync(dirname(path)).filter((f) => f.endsWith(".lock") || f.endsWith(".tmp"))).toEqual([]);
+  }, 60_000);
+
+  it("breaks the lock of a writer that died holding it", async () => {
+    const path = join(tempDir(), "stale.enc");
+    // a lock file left by a process that no longer exists on this host
+    writeFileSync(`${path}.lock`, `999999999 ${hostname()} ${Date.now()}`);
+    const s = encryptedFileSecrets({ path, key: KEY });
+    await s.set({ scope: "s", key: "k" }, "v");
+    expect(await s.get({ scope: "s", key: "k" })).toBe("v");
   });
 
   it("reads its key from a key file (raw or hex)", async () => {
