@@ -26,6 +26,8 @@ export class ProcessInstance {
   readonly ready: Promise<void>;
   private child: ChildProcess | undefined;
   private bridge: ServedBridge | undefined;
+  /** How the process ended when it ended on its own (not stopped by us). */
+  private exitReason: string | undefined;
   private stopping = false;
   private wakeStart: () => void = () => {};
   private readonly startAbort = new Promise<void>((resolve) => {
@@ -155,11 +157,13 @@ export class ProcessInstance {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.child?.pid !== undefined) killGroupNow(this.child); // leftover grandchildren
-    const bridge = this.bridge;
-    // let the bridge answer its in-flight calls with the exit reason before it is closed
-    if (bridge) setTimeout(() => void bridge.close(), 250).unref();
-    if (this.stopping) return;
     const reason = signal ? `killed by ${signal}` : `exited with code ${code}`;
+    if (!this.stopping) this.exitReason = reason;
+    const bridge = this.bridge;
+    // the bridge answers its in-flight calls with the exit reason when it sees stdout close; the
+    // timer (and a remove that comes first) close it with the same reason
+    if (bridge) setTimeout(() => void bridge.close(this.exitReason), 250).unref();
+    if (this.stopping) return;
     this.observed = {
       ...this.observed,
       phase: "exited",
@@ -184,7 +188,9 @@ export class ProcessInstance {
     this.stopping = true;
     if (this.child) await killGroup(this.child, this.s.killGraceMs);
     await this.ready;
-    await this.bridge?.close();
+    // a remove right after a crash (the reconciler restarting it) can come before the bridge has seen
+    // stdout close: in-flight calls still learn why the server went away
+    await this.bridge?.close(this.exitReason);
   }
 
   /** Synchronous kill for the parent's `exit` hook. */

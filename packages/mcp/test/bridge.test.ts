@@ -219,4 +219,27 @@ describe("stdio bridge when the server dies", () => {
     expect(res.status).toBe(503);
     await served.close();
   });
+
+  it("closed by its owner before it saw the exit, tells in-flight calls why the server went away", async () => {
+    const child = spawnEverything();
+    const served = await serveStdioBridge(child);
+    const { client } = await connect(served.url);
+    const call = client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 5, steps: 5 } });
+    await until(() => served.bridge.pendingCount === 1, "the call in flight");
+    // the owner (a runtime removing a crashed instance) closes first: the process has not even died yet
+    await served.close("killed by SIGKILL");
+    await expect(call).rejects.toThrow(/MCP server killed by SIGKILL before answering/);
+    child.kill("SIGKILL");
+  });
+
+  it("closed with no reason answers in-flight calls with 'bridge closed'", async () => {
+    const child = spawnEverything();
+    const served = await serveStdioBridge(child);
+    const { client } = await connect(served.url);
+    const call = client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 5, steps: 5 } });
+    await until(() => served.bridge.pendingCount === 1, "the call in flight");
+    await served.close();
+    await expect(call).rejects.toThrow(/bridge closed/);
+    child.kill("SIGKILL");
+  });
 });

@@ -40,8 +40,12 @@ export interface StdioBridge {
   readonly exit: UpstreamExit | undefined;
   /** Called once when the server exits or its stdout closes. Returns an unsubscribe function. */
   onExit(listener: (exit: UpstreamExit) => void): () => void;
-  /** Ends every session; does not kill the process (its owner does). */
-  close(): Promise<void>;
+  /**
+   * Ends every session; does not kill the process (its owner does). Calls still in flight are answered
+   * with `MCP server <serverGone> before answering` when given (the owner saw the process die before
+   * the bridge did), else with "bridge closed".
+   */
+  close(serverGone?: string): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 export type ParsedOptions = z.output<typeof optionsSchema>;

@@ -20,7 +20,8 @@ export interface ServedBridge {
   /** `http://127.0.0.1:<port>/mcp` */
   url: string;
   bridge: StdioBridge;
-  close(): Promise<void>;
+  /** Closes the bridge (see `StdioBridge.close`) and the HTTP server. */
+  close(serverGone?: string): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -53,9 +54,9 @@ export async function serveStdioBridge(
   });
   const addr = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
-  const close = () => {
+  const close = (serverGone?: string) => {
     closing ??= (async () => {
-      await bridge.close();
+      await bridge.close(serverGone);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -63,5 +64,5 @@ export async function serveStdioBridge(
     })();
     return closing;
   };
-  return { url: `http://${host}:${addr.port}${path}`, bridge, close, [Symbol.asyncDispose]: close };
+  return { url: `http://${host}:${addr.port}${path}`, bridge, close, [Symbol.asyncDispose]: () => close() };
 }

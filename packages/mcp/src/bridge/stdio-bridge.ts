@@ -104,7 +104,7 @@ export class BridgeCore {
         core.exitListeners.add(listener);
         return () => core.exitListeners.delete(listener);
       },
-      close: () => this.close(),
+      close: (serverGone?: string) => this.close(serverGone),
       [Symbol.asyncDispose]: () => this.close(),
     };
   }
@@ -320,13 +320,14 @@ export class BridgeCore {
     this.exitListeners.clear();
   }
 
-  async close(): Promise<void> {
+  async close(serverGone?: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
+    const message = serverGone ? `MCP server ${serverGone} before answering` : "bridge closed";
     for (const [id, call] of [...this.pending]) {
       this.settle(id);
-      call.stream.respond(errorResponse(call.clientId, JSONRPC_SERVER_GONE, "bridge closed"));
+      call.stream.respond(errorResponse(call.clientId, JSONRPC_SERVER_GONE, message));
     }
     for (const s of [...this.sessions.values()]) this.dropSession(s);
   }
