@@ -200,7 +200,7 @@ describe("encryptedFileSecrets", () => {
     });
     await Promise.all([...children, ...local]);
     const reader = encryptedFileSecrets({ path, key: KEY });
-    const keys = await reader.list("shared");
+    const keys = await reader.list!("shared");
     expect(keys).toHaveLength(100);
     for (const prefix of ["p1", "p2", "h0", "h1"])
       expect(await reader.get({ scope: "shared", key: `${prefix}-24` })).toBe(`value-${prefix}-24`);
