@@ -7,17 +7,21 @@ export type FleetErrorCode =
   | "SECRET_STORE_UNAVAILABLE"
   | "SECRET_STORE_READ_ONLY"
   | "SECRET_LITERAL_REFUSED"
+  | "SECRET_SCOPE_REFUSED"
   | "INVALID_TRANSITION"
   | "RUNTIME_UNAVAILABLE"
   | "DEPLOY_FAILED"
   | "HOST_PATH_REFUSED"
+  | "SANDBOX_UNAVAILABLE"
   | "ENDPOINT_REFUSED"
   | "UNSUPPORTED"
   | "CONFLICT"
+  | "FENCED"
   | "NOT_FOUND"
   | "ALREADY_EXISTS"
   | "IN_USE"
   | "BUS_UNAVAILABLE"
+  | "STORE_UNAVAILABLE"
   | "BUFFER_FULL"
   | "TIMEOUT"
   | "ABORTED"
@@ -87,6 +91,7 @@ const DEFAULT_RETRYABLE = new Set<FleetErrorCode>([
   "RUNTIME_UNAVAILABLE",
   "SECRET_STORE_UNAVAILABLE",
   "BUS_UNAVAILABLE",
+  "STORE_UNAVAILABLE",
   "TIMEOUT",
   "CONFLICT",
   "DEPLOY_FAILED",
@@ -103,7 +108,11 @@ export function specInvalid(issues: FleetIssue[], what = "spec"): FleetError {
   });
 }
 
-/** Wraps anything thrown into a FleetError without leaking its message when `redact` is set. */
+/**
+ * Wraps anything thrown into a FleetError: a FleetError is returned as is, an `AbortError` becomes
+ * `ABORTED`, anything else becomes `fallback` carrying the original message (callers must not pass
+ * errors whose message may hold a secret value) with the original as `cause`.
+ */
 export function toFleetError(err: unknown, fallback: FleetErrorCode = "INTERNAL"): FleetError {
   if (FleetError.isInstance(err)) return err;
   if (err instanceof Error && err.name === "AbortError")

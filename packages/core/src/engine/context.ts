@@ -4,6 +4,8 @@ import type { EventBus } from "../plugins/bus.js";
 import type { RuntimeBackend } from "../plugins/runtime.js";
 import type { SecretStore } from "../plugins/secret-store.js";
 import type { FleetStore } from "../plugins/store.js";
+import type { SpecTypeRegistry } from "../spec/spec-registry.js";
+import type { EndpointPolicy } from "./address-policy.js";
 import type { FleetRole, HealthProbe } from "./fleet-types.js";
 import type { Observe } from "./observer.js";
 
@@ -17,11 +19,14 @@ export interface EngineSettings {
   stableAfterMs: number;
   startTimeoutMs: number;
   claimTtlMs: number;
+  leaseTtlMs: number;
   healthIntervalMs: number;
   healthTimeoutMs: number;
   healthRetries: number;
   allowedHostPaths: string[];
-  allowUnsafeEndpoints: boolean;
+  /** SSRF policy for user-supplied (url spec) endpoints. */
+  endpointPolicy: EndpointPolicy;
+  sharedSecretScopes: string[];
   closeTimeoutMs: number;
 }
 
@@ -35,6 +40,8 @@ export interface EngineContext {
   secrets: SecretStore;
   logger: Logger;
   runtimes: Map<string, RuntimeBackend>;
+  /** Every spec type of this fleet (built-ins and `specTypes`): the one table every parse goes through. */
+  specs: SpecTypeRegistry;
   probes: HealthProbe[];
   settings: EngineSettings;
   /** Metrics hooks (never throw). */

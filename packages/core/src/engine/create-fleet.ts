@@ -1,22 +1,24 @@
 import { hostname } from "node:os";
 import { z } from "zod";
+import { parseOptions } from "../adapter/options.js";
 import { FleetError, toFleetError } from "../errors.js";
 import { silentLogger } from "../logger.js";
 import { memoryBus } from "../memory/memory-bus.js";
 import { isUrlSpec } from "../model/spec-guards.js";
 import type { PluginV1 } from "../plugins/common.js";
-import type { RuntimeBackend } from "../plugins/runtime.js";
 import { memorySecrets } from "../secrets/index.js";
-import { parseInstanceSpec } from "../spec/index.js";
+import { specTypeRegistry } from "../spec/index.js";
 import { memoryStore } from "../store/memory-store.js";
+import { EndpointPolicy, endpointPolicyFrom } from "./address-policy.js";
 import { transportOf, upstreamHeaders } from "./connection.js";
 import type { EngineContext, EngineSettings } from "./context.js";
 import { EventHub } from "./event-hub.js";
 import type { Fleet, FleetOptions, InstanceConnection } from "./fleet-types.js";
-import { HealthMonitor } from "./health-monitor.js";
+import type { HealthMonitor } from "./health-monitor.js";
 import { instancesApi } from "./instances-api.js";
 import { observerFor } from "./observer.js";
 import { Reconciler } from "./reconciler.js";
+import { routeRuntimes } from "./runtime-routing.js";
 import { serversApi } from "./servers-api.js";
 import { templatesApi } from "./templates-api.js";
 import { urlRuntime } from "./url-runtime.js";
@@ -30,6 +32,14 @@ const plugin = z.custom<PluginV1>(
 
 const optionsSchema = z.object({
   runtimes: z.record(z.string().min(1), plugin).optional(),
+  specTypes: z
+    .record(
+      z.string().min(1),
+      z.custom((v) => typeof v === "function" || (typeof v === "object" && v !== null), {
+        message: "must be a Standard Schema (zod, valibot, arktype) or a parse function",
+      }),
+    )
+    .optional(),
   bus: plugin.optional(),
   secrets: plugin.optional(),
   store: plugin.optional(),
@@ -53,6 +63,7 @@ const optionsSchema = z.object({
       stableAfterMs: z.number().int().min(0).optional(),
       startTimeoutMs: z.number().int().min(1).optional(),
       claimTtlMs: z.number().int().min(1).optional(),
+      leaseTtlMs: z.number().int().min(1).max(86_400_000).optional(),
     })
     .optional(),
   health: z
@@ -64,6 +75,13 @@ const optionsSchema = z.object({
     .optional(),
   allowedHostPaths: z.array(z.string().min(1)).optional(),
   allowUnsafeEndpoints: z.boolean().optional(),
+  sharedSecretScopes: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/)).optional(),
+  endpointPolicy: z
+    .union([
+      z.instanceof(EndpointPolicy),
+      z.object({ allow: z.array(z.string().min(1)).optional(), resolver: z.any().optional() }),
+    ])
+    .optional(),
   closeTimeoutMs: z.number().int().min(0).optional(),
   observer: z
     .custom((v) => typeof v === "object" && v !== null, { message: "must be an object of hook functions" })
@@ -81,11 +99,13 @@ function settingsFrom(o: FleetOptions): EngineSettings {
     stableAfterMs: o.reconciler?.stableAfterMs ?? 30_000,
     startTimeoutMs: o.reconciler?.startTimeoutMs ?? 60_000,
     claimTtlMs: o.reconciler?.claimTtlMs ?? (o.reconciler?.startTimeoutMs ?? 60_000) + 30_000,
+    leaseTtlMs: Math.min(o.reconciler?.leaseTtlMs ?? o.reconciler?.claimTtlMs ?? 15_000, 86_400_000),
     healthIntervalMs: o.health?.defaultIntervalMs ?? 30_000,
     healthTimeoutMs: o.health?.defaultTimeoutMs ?? 5_000,
     healthRetries: o.health?.defaultRetries ?? 3,
     allowedHostPaths: o.allowedHostPaths ?? [],
-    allowUnsafeEndpoints: o.allowUnsafeEndpoints ?? false,
+    endpointPolicy: endpointPolicyFrom(o.endpointPolicy, o.allowUnsafeEndpoints),
+    sharedSecretScopes: o.sharedSecretScopes ?? [],
     closeTimeoutMs: o.closeTimeoutMs ?? 10_000,
   };
 }
@@ -96,15 +116,10 @@ function settingsFrom(o: FleetOptions): EngineSettings {
  * yours to close (they may be shared with other fleets).
  */
 export function createFleet(options: FleetOptions = {}): Fleet {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = issue.path.join(".");
-    throw new FleetError("OPTIONS_INVALID", `[mcpfleet/core] option "${path}": ${issue.message}`, {
-      path,
-      issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-    });
-  }
+  parseOptions("core", optionsSchema, options);
+  // checked before anything is created, so a refusal leaves nothing to close
+  const specs = specTypeRegistry(options.specTypes ?? {});
+  const runtimes = routeRuntimes(options.runtimes ?? {}, specs);
   const owned: PluginV1[] = [];
   const own = <T extends PluginV1>(p: T): T => {
     owned.push(p);
@@ -115,9 +130,7 @@ export function createFleet(options: FleetOptions = {}): Fleet {
   const store = options.store ?? own(memoryStore());
   const secrets = options.secrets ?? own(memorySecrets());
   const role = options.role ?? "all";
-  const runtimes = new Map<string, RuntimeBackend>(Object.entries(options.runtimes ?? {}));
   if (!runtimes.has("url")) runtimes.set("url", own(urlRuntime()));
-  if (runtimes.has("docker") && !runtimes.has("container")) runtimes.set("container", runtimes.get("docker")!);
   const source = options.source ?? `mcpfleet://${hostname()}/${options.workerId ?? "local"}`;
   const observe = observerFor(options.observer, logger);
   const hub = new EventHub(bus, source, logger, observe);
@@ -130,13 +143,14 @@ export function createFleet(options: FleetOptions = {}): Fleet {
     secrets,
     logger,
     runtimes,
+    specs,
     probes: [...(options.probes ?? [])],
     settings: settingsFrom(options),
     observe,
     publish: (type, subject, data) => hub.publish(type, subject, data),
   };
-  const health = new HealthMonitor(ctx);
-  const reconciler = new Reconciler(ctx, health);
+  const reconciler = new Reconciler(ctx);
+  const health = reconciler.health;
   const instances = instancesApi(ctx, hub);
   const lifetime = new AbortController();
   let state: "new" | "started" | "closed" = "new";
@@ -149,7 +163,7 @@ export function createFleet(options: FleetOptions = {}): Fleet {
     role,
     logger,
     servers: serversApi(ctx),
-    templates: templatesApi(instances),
+    templates: templatesApi(instances, store.templates),
     instances,
     reconciler,
     health,
@@ -191,13 +205,34 @@ export function createFleet(options: FleetOptions = {}): Fleet {
           { path: "endpoint" },
         );
       }
-      const spec = parseInstanceSpec(inst.json_spec);
+      const spec = specs.parse(inst.json_spec);
+      const headers = await upstreamHeaders(ctx, spec, o?.signal);
+      let endpoint = inst.endpoint;
+      let replicas: InstanceConnection["replicas"];
+      if (!isUrlSpec(spec)) {
+        // what the runtime runs may need credentials it never lets out of this process (a bridge's
+        // token): ask it; they reach the gateway only, never the store or a response
+        const rt = runtimes.get(spec.type === "container" ? "docker" : spec.type);
+        const observed = await rt?.inspect(inst.id, o).catch(() => undefined);
+        if (observed?.endpointHeaders && observed.endpoint) {
+          endpoint = observed.endpoint;
+          Object.assign(headers, observed.endpointHeaders);
+        }
+        if (observed?.replicaEndpoints) {
+          replicas = observed.replicaEndpoints
+            .filter((r) => r.ready)
+            .map((r) => ({ replica: r.replica, endpoint: r.endpoint }));
+          if (observed.endpoint) endpoint = observed.endpoint;
+        }
+      }
       return {
         instance: inst,
-        endpoint: inst.endpoint,
+        endpoint,
         transport: transportOf(spec),
-        headers: await upstreamHeaders(ctx, spec, o?.signal),
-        ...(isUrlSpec(spec) && spec.timeoutMs ? { timeoutMs: spec.timeoutMs } : {}),
+        headers,
+        external: isUrlSpec(spec),
+        ...(replicas ? { replicas } : {}),
+        ...((spec as { timeoutMs?: number }).timeoutMs ? { timeoutMs: (spec as { timeoutMs: number }).timeoutMs } : {}),
       };
     },
 
@@ -207,6 +242,8 @@ export function createFleet(options: FleetOptions = {}): Fleet {
 
     idle: () => reconciler.idle(),
     resync: () => (role === "api" ? Promise.resolve() : reconciler.resync()),
+
+    endpointPolicy: ctx.settings.endpointPolicy,
 
     runtimeFor: (type) => runtimes.get(type === "container" ? "docker" : type),
 
@@ -223,7 +260,13 @@ export function createFleet(options: FleetOptions = {}): Fleet {
           checks[name] = { ok: false, reason: toFleetError(err).message };
         }
       };
-      await timed(`store:${store.name}`, () => store.instances.list(o));
+      await timed(`store:${store.name}`, () =>
+        store.ping
+          ? store.ping(o)
+          : store.instances.query
+            ? store.instances.query({ limit: 1 }, o)
+            : store.instances.list(o),
+      );
       checks[`bus:${bus.name}`] = state === "closed" ? { ok: false, reason: "closed" } : { ok: true };
       for (const rt of new Set(runtimes.values())) await timed(`runtime:${rt.name}`, () => rt.list(o));
       return { ok: Object.values(checks).every((c) => c.ok), checks };

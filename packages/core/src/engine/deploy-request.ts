@@ -2,10 +2,11 @@ import { isUrlSpec, specEnvironment } from "../model/spec-guards.js";
 import type { AnyInstanceSpec } from "../model/spec-types.js";
 import type { Instance } from "../model/types.js";
 import type { DeployRequest } from "../plugins/runtime.js";
-import { resolveSpecSecrets } from "../secrets/index.js";
-import { parseInstanceSpec, validateEnvironment } from "../spec/index.js";
+import { allowedSecretScopes, checkSecretScopes, resolveSpecSecrets } from "../secrets/index.js";
+import { validateEnvironment } from "../spec/index.js";
 import type { EngineContext } from "./context.js";
-import { checkEndpoint, checkHostPaths } from "./endpoint-policy.js";
+import { checkEndpoint } from "./endpoint-policy.js";
+import { checkHostPaths } from "./host-paths.js";
 
 /** The instance's env schema (from its server definition), or none. */
 export async function envSchemaOf(ctx: EngineContext, inst: Pick<Instance, "server_spec_id">) {
@@ -14,9 +15,19 @@ export async function envSchemaOf(ctx: EngineContext, inst: Pick<Instance, "serv
   return server?.env_schema;
 }
 
+/** Secret scopes the instance's spec may reference: its own, its server's grants, its admin grants, the fleet's. */
+export async function secretScopesOf(
+  ctx: EngineContext,
+  id: string,
+  inst: Pick<Instance, "server_spec_id" | "secret_scopes">,
+): Promise<Set<string>> {
+  const server = inst.server_spec_id ? await ctx.store.servers.get(inst.server_spec_id) : undefined;
+  return allowedSecretScopes(id, server?.secret_scopes, inst.secret_scopes, ctx.settings.sharedSecretScopes);
+}
+
 /** Spec with the env schema's defaults applied (refs kept as refs). */
 export async function effectiveSpec(ctx: EngineContext, inst: Instance): Promise<AnyInstanceSpec> {
-  const spec = parseInstanceSpec(inst.json_spec);
+  const spec = ctx.specs.parse(inst.json_spec);
   const schema = await envSchemaOf(ctx, inst);
   if (!schema || schema.length === 0) return spec;
   const { env } = validateEnvironment(schema, specEnvironment(spec));
@@ -34,7 +45,9 @@ export async function buildDeployRequest(
 ): Promise<DeployRequest> {
   const spec = await effectiveSpec(ctx, inst);
   checkHostPaths(spec, ctx.settings.allowedHostPaths);
-  if (isUrlSpec(spec)) checkEndpoint(spec.endpoint, ctx.settings.allowUnsafeEndpoints);
+  // again at deploy: a spec stored before a grant was withdrawn (or written around the API) is refused
+  checkSecretScopes(inst.json_spec, await secretScopesOf(ctx, inst.id, inst));
+  if (isUrlSpec(spec)) checkEndpoint(spec.endpoint, ctx.settings.endpointPolicy);
   const { env, secrets } = await resolveSpecSecrets(spec, ctx.secrets, { signal });
   return {
     instance: {

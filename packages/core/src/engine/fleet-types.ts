@@ -7,12 +7,15 @@ import type {
   InstanceStatus,
   ServerDefinition,
   ServerDefinitionInput,
+  Template,
 } from "../model/types.js";
 import type { EventBus } from "../plugins/bus.js";
 import type { CallOptions } from "../plugins/common.js";
 import type { LogLine, LogOptions, RuntimeBackend } from "../plugins/runtime.js";
 import type { SecretStore } from "../plugins/secret-store.js";
-import type { FleetStore } from "../plugins/store.js";
+import type { FleetStore, QueryPage } from "../plugins/store.js";
+import type { SpecTypeDefinition } from "../spec/spec-registry.js";
+import type { EndpointPolicy, EndpointPolicyOptions } from "./address-policy.js";
 
 /** Where and how to reach an instance (the gateway uses this; headers may hold resolved credentials). */
 export interface InstanceConnection {
@@ -21,7 +24,20 @@ export interface InstanceConnection {
   transport: Exclude<Transport, "stdio">;
   /** Headers to add upstream: the spec's headers with refs resolved and `Authorization` for bearer auth. Never log. */
   headers: Record<string, string>;
+  /** Per-request timeout from the spec (`timeout`), when it has one. */
   timeoutMs?: number;
+  /**
+   * True when the endpoint is user-supplied (url specs): connect only through `fleet.endpointPolicy`
+   * (its `lookup` checks every resolved address). False for endpoints a runtime reports for what it
+   * runs itself (stdio bridges, process ports, published container ports), which are trusted.
+   */
+  external: boolean;
+  /**
+   * The ready copies of a replicated instance whose runtime reports them separately
+   * (`ObservedInstance.replicaEndpoints`), in index order: the gateway spreads new sessions over them
+   * and keeps each session on its copy. Absent for everything else (one `endpoint`).
+   */
+  replicas?: { replica: number; endpoint: string }[];
 }
 
 export interface ProbeTarget {
@@ -31,6 +47,10 @@ export interface ProbeTarget {
   transport: Exclude<Transport, "stdio">;
   /** Resolved upstream headers (credentials). Never log. */
   headers: Record<string, string>;
+  /** User-supplied endpoint (url specs): connect through `policy` (see InstanceConnection.external). */
+  external?: boolean;
+  /** The fleet's endpoint policy, for probes that connect to external endpoints. */
+  policy?: EndpointPolicy;
 }
 
 export interface ProbeResult {
@@ -82,8 +102,19 @@ export interface FleetObserver {
 }
 
 export interface FleetOptions {
-  /** Keyed by `json_spec.type` (`docker`, `process`, custom). `url` is built in. */
+  /**
+   * The runtime of each spec type, keyed by `json_spec.type` (`docker`, `process`, a `specTypes`
+   * name): the key routes instances. `container` is `docker`'s alias; `url` is built in. A key
+   * that is no registered spec type, or a runtime whose `types` leave out its key, is refused.
+   */
   runtimes?: Record<string, RuntimeBackend>;
+  /**
+   * The adopter's spec types by `type` value: a Standard Schema (zod, valibot, arktype) or a parse
+   * function. Every spec of the fleet is parsed through one registry of these and the built-ins
+   * (which cannot be replaced); the schema's output, defaults applied, is what the runtime
+   * receives. Register the same types in every process sharing a store (API and workers).
+   */
+  specTypes?: Record<string, SpecTypeDefinition>;
   bus?: EventBus;
   secrets?: SecretStore;
   store?: FleetStore;
@@ -108,14 +139,26 @@ export interface FleetOptions {
     group?: string;
     /** Running this long resets the crash-loop counter. */
     stableAfterMs?: number;
-    /** A started instance that is not ready within this fails. */
+    /**
+     * How long a start may take: from the move to `provisioning`/`starting` until the runtime reports
+     * the instance running and (where a probe applies) its readiness probe passes. A start that does
+     * not finish in time is treated as a crash: the restart policy decides (restart with backoff,
+     * counting toward `maxRestarts`; `restart_policy: no` fails it). Default 60 s.
+     */
     startTimeoutMs?: number;
     /**
      * An unfinished claim by another worker (pending/provisioning/starting, or a stop/delete not done)
      * on a process-local runtime may be taken over once the instance has not changed for this long:
-     * its worker died mid-way. Default: startTimeoutMs + 30 s.
+     * its worker died mid-way. Default: startTimeoutMs + 30 s. Used by stores without `leases`.
      */
     claimTtlMs?: number;
+    /**
+     * Stores with `leases` (memory, file, PostgreSQL): how long an instance lease lasts without
+     * renewal (renewed every third of it while the worker lives, judged by the store's clock). A
+     * worker paused or cut off for longer loses its instances to another worker and its later
+     * writes are refused. Default: `claimTtlMs` when given, else 15 s (1 ms .. 24 h).
+     */
+    leaseTtlMs?: number;
   };
   health?: {
     defaultIntervalMs?: number;
@@ -124,8 +167,17 @@ export interface FleetOptions {
   };
   /** Host bind-mount sources allowed in specs (prefix match on resolved paths). */
   allowedHostPaths?: string[];
-  /** Allow url endpoints on link-local / cloud-metadata addresses (refused by default). */
+  /**
+   * SSRF policy for url endpoints: an `EndpointPolicy` or its options (`allow`: `loopback`, `private`,
+   * CIDRs, host names). Link-local and metadata addresses are always refused; loopback and private
+   * ones only when allowed. Checked at create/update/deploy and, on every resolved address, when the
+   * gateway or a health probe connects.
+   */
+  endpointPolicy?: EndpointPolicy | EndpointPolicyOptions;
+  /** @deprecated use `endpointPolicy: { allow: ["loopback", "private"] }` (which is what `true` now means). */
   allowUnsafeEndpoints?: boolean;
+  /** Secret scopes every instance may reference besides its own `instance_<id>` (e.g. a fleet-wide `shared`). */
+  sharedSecretScopes?: string[];
   /** Bounded wait for in-flight work on close. */
   closeTimeoutMs?: number;
   /** Metrics hooks: reconcile durations, bus delivery lag. */
@@ -141,6 +193,8 @@ export interface CreateInstanceInput {
   secrets?: Record<string, string>;
   /** Start right away (default true). */
   start?: boolean;
+  /** Secret scopes granted to this instance besides its own (hosts let only admins set this). */
+  secret_scopes?: string[];
 }
 
 export interface UpdateInstanceInput {
@@ -148,6 +202,8 @@ export interface UpdateInstanceInput {
   description?: string;
   json_spec?: unknown;
   secrets?: Record<string, string>;
+  /** Replaces the instance's granted secret scopes (hosts let only admins set this). */
+  secret_scopes?: string[];
   /** Optimistic concurrency: refuse with CONFLICT when the stored revision differs. */
   revision?: number;
 }
@@ -169,16 +225,6 @@ export interface ServersApi {
   delete(id: string, options?: CallOptions): Promise<void>;
 }
 
-export interface Template {
-  key: string;
-  name: string;
-  description?: string;
-  /** Wire-form json_spec (docker type). */
-  json_spec: Record<string, unknown>;
-  env_schema: ServerDefinition["env_schema"];
-  capabilities: string[];
-}
-
 export interface InstantiateOverrides {
   name?: string;
   service_name?: string;
@@ -195,11 +241,28 @@ export interface TemplatesApi {
   instantiate(key: string, overrides?: InstantiateOverrides, options?: CallOptions): Promise<Instance>;
 }
 
+export interface InstancePageOptions extends CallOptions {
+  status?: InstanceStatus;
+  server_spec_id?: string;
+  name_prefix?: string;
+  label?: { key: string; value?: string };
+  /** 1..1000; default 100. */
+  limit?: number;
+  cursor?: string;
+  /** Also count every match (`total`). */
+  count?: boolean;
+}
+
 export interface InstancesApi {
   create(input: CreateInstanceInput, options?: CallOptions): Promise<Instance>;
   /** By id or name. */
   get(idOrName: string, options?: CallOptions): Promise<Instance>;
   list(options?: CallOptions & { status?: InstanceStatus; server_spec_id?: string }): Promise<Instance[]>;
+  /**
+   * One page of instances in (`name`, `id`) order, from the store's `query` capability when it has
+   * one (the database filters and pages), else from `list()` filtered here.
+   */
+  page(options: InstancePageOptions): Promise<QueryPage<Instance>>;
   update(id: string, input: UpdateInstanceInput, options?: CallOptions): Promise<Instance>;
   delete(id: string, options?: CallOptions): Promise<Instance>;
   start(id: string, options?: CallOptions): Promise<Instance>;
@@ -226,7 +289,12 @@ export interface Fleet {
   resync(): Promise<void>;
   /** Runtime for a spec type, if configured. */
   runtimeFor(type: string): RuntimeBackend | undefined;
-  /** Reachability of store, bus, secrets and runtimes (for `/ready`). */
+  /** SSRF policy for user-supplied endpoints (the gateway and probes connect through it). */
+  readonly endpointPolicy: EndpointPolicy;
+  /**
+   * For `/ready`: the store and every runtime must answer a list within 3 s; the bus check only says
+   * whether the fleet is closed; the secret store is not checked.
+   */
   ready(options?: CallOptions): Promise<{ ok: boolean; checks: Record<string, { ok: boolean; reason?: string }> }>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

@@ -1,7 +1,9 @@
+import { pause } from "../adapter/async.js";
 import { toFleetError } from "../errors.js";
+import { isUrlSpec } from "../model/spec-guards.js";
 import type { Instance } from "../model/types.js";
 import type { ObservedInstance } from "../plugins/runtime.js";
-import { parseInstanceSpec } from "../spec/index.js";
+import type { LeaseFence } from "../plugins/store.js";
 import { transportOf, upstreamHeaders } from "./connection.js";
 import type { EngineContext } from "./context.js";
 import type { HealthProbe, ProbeTarget } from "./fleet-types.js";
@@ -15,26 +17,45 @@ interface Loop {
   ctrl: AbortController;
 }
 
+/** The monitor stopped probing an instance and hands it back to the reconciler. */
+export interface ProbeGaveUp {
+  id: string;
+  /** The spec the probes ran against (a newer spec means the report is stale). */
+  specHash: string;
+  /**
+   * `readiness`: not ready within `startTimeoutMs` of deploy (the start-timeout rule: a crash).
+   * `liveness`: `retries * 2` consecutive failed probes while running or unhealthy.
+   */
+  during: "readiness" | "liveness";
+  reason: string;
+}
+
 /**
  * Probes instances: readiness right after deploy by fast backoff polling (first probe at once, then
  * 10 ms doubling to 1 s) and liveness every `interval` after that. `retries` consecutive failures
- * move `running -> unhealthy`; a success moves back; twice that many asks the reconciler to restart
- * (restart policy permitting). Instances without a probe (no HTTP endpoint, no applicable probe)
- * are ready as soon as their runtime reports them running.
+ * move `running -> unhealthy`; a success moves back; twice that many, or readiness not reached
+ * within `startTimeoutMs`, calls `onGaveUp` (the reconciler applies the restart policy). Instances
+ * without a probe (no HTTP endpoint, no applicable probe) are ready as soon as their runtime
+ * reports them running.
  */
 export class HealthMonitor {
-  onRestartNeeded: ((id: string, reason: string) => void) | undefined;
   private readonly loops = new Map<string, Loop>();
   private readonly http = httpProbe();
   private stopped = false;
 
-  constructor(private readonly ctx: EngineContext) {}
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly onGaveUp: (gaveUp: ProbeGaveUp) => void,
+    /** The lease fence this worker's writes on an instance carry (undefined: unfenced). */
+    private readonly fenceOf: (id: string) => LeaseFence | undefined = () => undefined,
+  ) {}
 
   /** Idempotent: (re)starts the probe loop for this instance when its spec or endpoint changed. */
   async ensure(inst: Instance, observed: ObservedInstance, signal: AbortSignal): Promise<void> {
     if (this.stopped || !PROBED.has(inst.status)) return;
     const endpoint = observed.endpoint ?? inst.endpoint ?? "";
-    const key = `${inst.spec_hash}|${endpoint}`;
+    // the bridge token is part of the key (kept in memory only): a new bridge on the same port re-probes
+    const key = `${inst.spec_hash}|${endpoint}|${JSON.stringify(observed.endpointHeaders ?? {})}`;
     if (this.loops.get(inst.id)?.key === key) return;
     this.forget(inst.id);
     if (!/^https?:\/\//.test(endpoint)) return this.markReady(inst.id);
@@ -42,7 +63,7 @@ export class HealthMonitor {
     const ctrl = new AbortController();
     const loop = { key, ctrl };
     this.loops.set(inst.id, loop);
-    const spec = parseInstanceSpec(inst.json_spec);
+    const spec = this.ctx.specs.parse(inst.json_spec);
     let target: ProbeTarget;
     try {
       target = {
@@ -50,7 +71,9 @@ export class HealthMonitor {
         spec,
         endpoint,
         transport: transportOf(spec, observed.transport),
-        headers: await upstreamHeaders(this.ctx, spec, signal),
+        headers: { ...(await upstreamHeaders(this.ctx, spec, signal)), ...(observed.endpointHeaders ?? {}) },
+        external: isUrlSpec(spec),
+        policy: this.ctx.settings.endpointPolicy,
       };
     } catch (err) {
       if (this.loops.get(inst.id) === loop) this.loops.delete(inst.id);
@@ -99,6 +122,7 @@ export class HealthMonitor {
       "ready",
       { status_reason: null },
       (c) => c.status === "starting" || c.status === "unhealthy",
+      this.fenceOf(id),
     );
   }
 
@@ -143,16 +167,11 @@ export class HealthMonitor {
         if (r.ok) break;
         last = r.reason ?? "probe failed";
         if (Date.now() > deadline) {
-          await changeStatus(
-            this.ctx,
-            id,
-            "fail",
-            { status_reason: `not ready after ${settings.startTimeoutMs} ms: ${last}` },
-            (c) => c.status === "starting" && c.spec_hash === target.instance.spec_hash,
-          );
+          const reason = `not ready after ${settings.startTimeoutMs} ms: ${last}`;
+          this.onGaveUp({ id, specHash: target.instance.spec_hash, during: "readiness", reason });
           return;
         }
-        await sleepUnlessAborted(delay, signal);
+        await pause(delay, signal);
         delay = Math.min(delay * 2, 1000);
       }
       await this.markReady(id);
@@ -161,7 +180,7 @@ export class HealthMonitor {
     // liveness
     let failures = 0;
     for (;;) {
-      await sleepUnlessAborted(intervalMs, signal);
+      await pause(intervalMs, signal);
       if (signal.aborted) return;
       inst = await this.ctx.store.instances.get(id);
       if (!inst || inst.spec_hash !== target.instance.spec_hash || !PROBED.has(inst.status)) return;
@@ -175,26 +194,20 @@ export class HealthMonitor {
       failures += 1;
       const reason = r.reason ?? "probe failed";
       if (failures === retries && inst.status === "running") {
-        await changeStatus(this.ctx, id, "probe_failed", { status_reason: reason }, (c) => c.status === "running");
+        await changeStatus(
+          this.ctx,
+          id,
+          "probe_failed",
+          { status_reason: reason },
+          (c) => c.status === "running",
+          this.fenceOf(id),
+        );
       }
       if (failures >= retries * 2) {
         failures = 0;
-        this.onRestartNeeded?.(id, reason);
+        this.onGaveUp({ id, specHash: target.instance.spec_hash, during: "liveness", reason });
         return;
       }
     }
   }
-}
-
-function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -1,4 +1,6 @@
+import { FleetError } from "../errors.js";
 import type { HealthProbe, ProbeResult, ProbeTarget } from "./fleet-types.js";
+import { guardedFetch } from "./guarded-fetch.js";
 
 /** GET `<endpoint origin><health_check.path>`; 2xx is healthy. Used when the spec names a path. */
 export function httpProbe(): HealthProbe {
@@ -10,7 +12,9 @@ export function httpProbe(): HealthProbe {
       const started = performance.now();
       const timeout = AbortSignal.timeout(timeoutMs);
       try {
-        const res = await fetch(url, { headers: t.headers, signal: AbortSignal.any([signal, timeout]) });
+        // a user-supplied endpoint connects through the policy (every resolved address checked)
+        const get = t.external && t.policy ? guardedFetch(t.policy) : fetch;
+        const res = await get(url, { headers: t.headers, signal: AbortSignal.any([signal, timeout]) });
         await res.body?.cancel();
         const latencyMs = performance.now() - started;
         return res.ok
@@ -20,6 +24,7 @@ export function httpProbe(): HealthProbe {
         const reason = timeout.aborted
           ? `GET ${url.pathname} timed out after ${timeoutMs} ms`
           : `GET ${url.pathname} failed: ${(err as Error).message}`;
+        if (FleetError.isInstance(err) && err.code === "ENDPOINT_REFUSED") return { ok: false, reason: err.message };
         return { ok: false, reason };
       }
     },

@@ -1,5 +1,12 @@
+export type { AddressClass, ClassifiedHost } from "./address-class.js";
+export { classifyAddress, classifyHost } from "./address-class.js";
+export type { EndpointPolicyOptions, HostResolver } from "./address-policy.js";
+export { EndpointPolicy, endpointPolicyFrom } from "./address-policy.js";
+export { instanceView, visibleEndpoint } from "./connection.js";
 export { createFleet } from "./create-fleet.js";
-export { checkEndpoint, checkHostPaths } from "./endpoint-policy.js";
+export { checkEndpoint } from "./endpoint-policy.js";
+export { guardedFetch } from "./guarded-fetch.js";
+export { checkHostPaths, realHostPath } from "./host-paths.js";
 export { httpProbe } from "./http-probe.js";
 export { KeyedQueue } from "./keyed-queue.js";
 export { urlRuntime } from "./url-runtime.js";

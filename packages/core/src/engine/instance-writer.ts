@@ -1,18 +1,21 @@
 import { FleetError } from "../errors.js";
 import { type LifecycleEvent, transition } from "../lifecycle/transition.js";
 import type { Instance, InstanceStatus } from "../model/types.js";
+import type { LeaseFence } from "../plugins/store.js";
 import type { EngineContext } from "./context.js";
 
 const MAX_ATTEMPTS = 20;
 
 /**
  * Read-modify-write with optimistic concurrency: `fn` gets the current document and returns the
- * next one (or `undefined` for "no change"); a CONFLICT re-reads and tries again.
+ * next one (or `undefined` for "no change"); a CONFLICT re-reads and tries again. With a `fence`
+ * (the writer's lease), a write after the lease was taken over throws `FENCED` and changes nothing.
  */
 export async function mutateInstance(
   ctx: EngineContext,
   id: string,
   fn: (current: Instance) => Instance | undefined,
+  fence?: LeaseFence,
 ): Promise<{ before: Instance; after: Instance; changed: boolean } | undefined> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const current = await ctx.store.instances.get(id);
@@ -20,11 +23,14 @@ export async function mutateInstance(
     const next = fn(current);
     if (!next) return { before: current, after: current, changed: false };
     try {
-      const after = await ctx.store.instances.update({
-        ...next,
-        revision: current.revision,
-        updated_at: new Date().toISOString(),
-      });
+      const after = await ctx.store.instances.update(
+        {
+          ...next,
+          revision: current.revision,
+          updated_at: new Date().toISOString(),
+        },
+        fence ? { fence } : undefined,
+      );
       return { before: current, after, changed: true };
     } catch (err) {
       if (FleetError.isInstance(err) && err.code === "CONFLICT") continue;
@@ -34,13 +40,20 @@ export async function mutateInstance(
   throw new FleetError("CONFLICT", `instance ${id}: too many concurrent writers`, { path: "revision" });
 }
 
-export function statusEventData(inst: Instance, previous?: InstanceStatus) {
+/** The data of every instance event (created, updated, deleted): which instance, at which spec. */
+export function instanceEventData(inst: Instance) {
   return {
     instance_id: inst.id,
     server_spec_id: inst.server_spec_id ?? null,
     name: inst.name,
     generation: inst.generation,
     json_spec: inst.json_spec,
+  };
+}
+
+export function statusEventData(inst: Instance, previous?: InstanceStatus) {
+  return {
+    ...instanceEventData(inst),
     status: inst.status,
     ...(previous ? { previous_status: previous } : {}),
     status_reason: inst.status_reason ?? null,
@@ -59,14 +72,20 @@ export async function changeStatus(
   events: LifecycleEvent | LifecycleEvent[],
   patch: Partial<Instance> = {},
   guard?: (current: Instance) => boolean,
+  fence?: LeaseFence,
 ): Promise<Instance | undefined> {
   const steps = Array.isArray(events) ? events : [events];
-  const result = await mutateInstance(ctx, id, (cur) => {
-    if (guard && !guard(cur)) return undefined;
-    let status = cur.status;
-    for (const e of steps) status = transition(status, e);
-    return { ...cur, ...patch, status };
-  });
+  const result = await mutateInstance(
+    ctx,
+    id,
+    (cur) => {
+      if (guard && !guard(cur)) return undefined;
+      let status = cur.status;
+      for (const e of steps) status = transition(status, e);
+      return { ...cur, ...patch, status };
+    },
+    fence,
+  );
   if (!result?.changed) return undefined;
   const { before, after } = result;
   if (before.status !== after.status) {

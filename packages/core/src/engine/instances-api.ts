@@ -2,24 +2,18 @@ import { randomUUID } from "node:crypto";
 import { FleetError, specInvalid } from "../errors.js";
 import type { Instance, InstanceStatus } from "../model/types.js";
 import type { LogLine } from "../plugins/runtime.js";
+import { parseSecretScopes } from "../secrets/index.js";
+import { queryDocuments } from "../store/query.js";
 import type { EngineContext } from "./context.js";
-import { envSchemaOf } from "./deploy-request.js";
+import { envSchemaOf, secretScopesOf } from "./deploy-request.js";
 import type { EventHub } from "./event-hub.js";
 import type { InstancesApi } from "./fleet-types.js";
-import { mutateInstance } from "./instance-writer.js";
+import { checkHostPaths } from "./host-paths.js";
+import { instanceEventData, mutateInstance } from "./instance-writer.js";
+import { checkReplicas, withDefaultImage } from "./runtime-checks.js";
 import { checkName, type PreparedSpec, prepareSpec } from "./spec-input.js";
 import { specTypeOf } from "./spec-type.js";
 import { waitForStatus } from "./wait-for.js";
-
-function createdData(inst: Instance) {
-  return {
-    instance_id: inst.id,
-    server_spec_id: inst.server_spec_id ?? null,
-    name: inst.name,
-    generation: inst.generation,
-    json_spec: inst.json_spec,
-  };
-}
 
 export function instancesApi(ctx: EngineContext, hub: EventHub): InstancesApi {
   const named = async (name: string, signal?: AbortSignal): Promise<Instance[]> => {
@@ -62,7 +56,7 @@ export function instancesApi(ctx: EngineContext, hub: EventHub): InstancesApi {
       return { ...fn(c), generation: c.generation + 1 };
     });
     if (!result) throw new FleetError("NOT_FOUND", `instance ${id} not found`, { path: "id", isRetryable: false });
-    await ctx.publish(type, result.after.id, createdData(result.after));
+    await ctx.publish(type, result.after.id, instanceEventData(result.after));
     return result.after;
   };
 
@@ -80,7 +74,19 @@ export function instancesApi(ctx: EngineContext, hub: EventHub): InstancesApi {
         );
       }
       const schema = serverId ? await envSchemaOf(ctx, { server_spec_id: serverId }) : undefined;
-      const prepared = prepareSpec(id, input.json_spec, input.secrets, schema, ctx.settings.allowUnsafeEndpoints);
+      const grants = parseSecretScopes(input.secret_scopes, "secret_scopes");
+      const jsonSpec = await withDefaultImage(ctx, serverId, input.json_spec, o?.signal);
+      const prepared = prepareSpec(
+        id,
+        jsonSpec,
+        input.secrets,
+        schema,
+        ctx.settings.endpointPolicy,
+        ctx.specs,
+        await secretScopesOf(ctx, id, { server_spec_id: serverId, ...(grants ? { secret_scopes: grants } : {}) }),
+      );
+      checkHostPaths(prepared.spec, ctx.settings.allowedHostPaths);
+      checkReplicas(prepared.spec, ctx.runtimes.get(specTypeOf(prepared.wire)));
       if (await nameTaken(name))
         throw new FleetError("ALREADY_EXISTS", `an instance named ${name} exists`, { path: "name" });
       await writeSecrets(prepared, o?.signal);
@@ -92,6 +98,7 @@ export function instancesApi(ctx: EngineContext, hub: EventHub): InstancesApi {
           ...(typeof input.description === "string" ? { description: input.description } : {}),
           server_spec_id: serverId,
           json_spec: prepared.wire,
+          ...(grants ? { secret_scopes: grants } : {}),
           status: "pending",
           status_reason: null,
           desired_state: input.start === false ? "stopped" : "running",
@@ -106,7 +113,7 @@ export function instancesApi(ctx: EngineContext, hub: EventHub): InstancesApi {
         },
         o,
       );
-      await ctx.publish("MCPServerInstanceCreated", inst.id, createdData(inst));
+      await ctx.publish("MCPServerInstanceCreated", inst.id, instanceEventData(inst));
       return inst;
     },
 
@@ -119,6 +126,24 @@ export function instancesApi(ctx: EngineContext, hub: EventHub): InstancesApi {
           (o?.status === undefined || i.status === o.status) &&
           (o?.server_spec_id === undefined || i.server_spec_id === o.server_spec_id),
       );
+    },
+
+    async page(o) {
+      const filter = {
+        ...(o.status !== undefined ? { status: o.status } : {}),
+        ...(o.server_spec_id !== undefined ? { serverId: o.server_spec_id } : {}),
+        ...(o.name_prefix !== undefined ? { namePrefix: o.name_prefix } : {}),
+        ...(o.label !== undefined ? { label: o.label } : {}),
+      };
+      const q = {
+        filter,
+        limit: o.limit ?? 100,
+        ...(o.cursor !== undefined ? { cursor: o.cursor } : {}),
+        ...(o.count ? { count: true } : {}),
+      };
+      const repo = ctx.store.instances;
+      if (repo.query) return repo.query(q, { signal: o.signal });
+      return queryDocuments(await repo.list({ signal: o.signal }), q);
     },
 
     async update(id, input, o) {
@@ -137,15 +162,25 @@ export function instancesApi(ctx: EngineContext, hub: EventHub): InstancesApi {
         throw new FleetError("ALREADY_EXISTS", `an instance named ${name} exists`, { path: "name" });
       }
       let prepared: PreparedSpec | undefined;
-      if (input.json_spec !== undefined || input.secrets !== undefined) {
+      const grants =
+        input.secret_scopes === undefined
+          ? current.secret_scopes
+          : parseSecretScopes(input.secret_scopes, "secret_scopes");
+      if (input.json_spec !== undefined || input.secrets !== undefined || input.secret_scopes !== undefined) {
         const schema = await envSchemaOf(ctx, current);
         prepared = prepareSpec(
           current.id,
-          input.json_spec ?? current.json_spec,
+          input.json_spec === undefined
+            ? current.json_spec
+            : await withDefaultImage(ctx, current.server_spec_id, input.json_spec, o?.signal),
           input.secrets,
           schema,
-          ctx.settings.allowUnsafeEndpoints,
+          ctx.settings.endpointPolicy,
+          ctx.specs,
+          await secretScopesOf(ctx, current.id, { ...current, ...(grants ? { secret_scopes: grants } : {}) }),
         );
+        checkHostPaths(prepared.spec, ctx.settings.allowedHostPaths);
+        checkReplicas(prepared.spec, ctx.runtimes.get(specTypeOf(prepared.wire)));
         if (specTypeOf(prepared.wire) !== specTypeOf(current.json_spec)) {
           throw specInvalid(
             [{ path: "json_spec.type", message: "cannot change the spec type of an instance; create a new one" }],
@@ -164,11 +199,12 @@ export function instancesApi(ctx: EngineContext, hub: EventHub): InstancesApi {
           name,
           ...(input.description !== undefined ? { description: input.description } : {}),
           ...(prepared ? { json_spec: prepared.wire, spec_hash: prepared.hash } : {}),
+          ...(input.secret_scopes !== undefined ? { secret_scopes: grants ?? [] } : {}),
           ...(specChanged ? { generation: c.generation + 1, restart_count: 0 } : {}),
         };
       });
       if (!result) throw new FleetError("NOT_FOUND", `instance ${id} not found`, { path: "id" });
-      await ctx.publish("MCPServerInstanceUpdated", result.after.id, createdData(result.after));
+      await ctx.publish("MCPServerInstanceUpdated", result.after.id, instanceEventData(result.after));
       return result.after;
     },
 

@@ -1,15 +1,20 @@
 import { FleetError, toFleetError } from "../errors.js";
 import type { FleetEvent } from "../events.js";
-import type { RestartPolicy } from "../model/spec-types.js";
 import type { Instance } from "../model/types.js";
 import type { Subscription } from "../plugins/bus.js";
 import type { ObservedInstance, RuntimeBackend } from "../plugins/runtime.js";
+import { type InstanceClaim, updatedAtClaim } from "./claim.js";
 import type { EngineContext } from "./context.js";
-import { buildDeployRequest } from "./deploy-request.js";
-import type { HealthMonitor } from "./health-monitor.js";
-import { changeStatus, mutateInstance } from "./instance-writer.js";
+import { HealthMonitor, type ProbeGaveUp } from "./health-monitor.js";
 import { KeyedQueue } from "./keyed-queue.js";
+import { leaseClaim } from "./lease-claim.js";
+import { ReconcileEffects } from "./reconcile-effects.js";
+import { needsInspect, type PlanObservation, plan, type RuntimeObservation } from "./reconcile-plan.js";
+import { restartDelay, restartsWhenUnhealthy } from "./restart-policy.js";
 import { specTypeOf } from "./spec-type.js";
+
+/** Instances read per page by a resync pass on stores with `query`. */
+const RESYNC_PAGE = 500;
 
 const DESIRED_EVENTS = new Set(["MCPServerInstanceCreated", "MCPServerInstanceUpdated", "MCPServerInstanceDeleted"]);
 
@@ -19,20 +24,43 @@ const DESIRED_EVENTS = new Set(["MCPServerInstanceCreated", "MCPServerInstanceUp
  * watch events, a periodic resync and at start-up (adopting owned objects, removing orphans).
  * Work is serialised per instance and bounded in concurrency; failures retry with exponential
  * backoff and jitter; a crash loop ends in `failed` after `maxRestarts`.
+ *
+ * Each pass reads the instance, asks the runtime (when the plan needs it), computes the steps with
+ * the pure `plan` (reconcile-plan.ts) and executes them (reconcile-effects.ts). Restart decisions
+ * are in restart-policy.ts, who may act on an instance in claim.ts.
  */
 export class Reconciler {
+  readonly health: HealthMonitor;
   private readonly queue: KeyedQueue;
   private readonly abort = new AbortController();
   private readonly retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  private readonly runningSince = new Map<string, number>();
+  private readonly claim: InstanceClaim;
+  private readonly effects: ReconcileEffects;
   private subscription: Subscription | undefined;
   private resyncTimer: ReturnType<typeof setInterval> | undefined;
   private started = false;
+  /** Instances whose runtime deploy call is in flight (it may wait long on the server). */
+  private readonly inDeploy = new Set<string>();
+  /** Event deliveries waiting for their instance's pass to finish or to reach the runtime deploy. */
+  private readonly deployWaiters = new Map<string, Set<() => void>>();
 
-  constructor(
-    private readonly ctx: EngineContext,
-    private readonly health: HealthMonitor,
-  ) {
+  constructor(private readonly ctx: EngineContext) {
+    const leases = ctx.store.leases;
+    this.claim = leases
+      ? leaseClaim({ workerId: ctx.workerId, leases, ttlMs: ctx.settings.leaseTtlMs, logger: ctx.logger })
+      : updatedAtClaim(ctx.workerId, ctx.settings.claimTtlMs);
+    this.health = new HealthMonitor(
+      ctx,
+      (gaveUp) => {
+        this.probeGaveUp(gaveUp).catch((err) =>
+          ctx.logger.error(
+            { instanceId: gaveUp.id, err: toFleetError(err).toJSON() },
+            "restart after failed probes failed",
+          ),
+        );
+      },
+      (id) => this.claim.fence(id),
+    );
     this.queue = new KeyedQueue(
       ctx.settings.concurrency,
       ctx.observe.reconciles ? (id) => this.timedReconcile(id) : (id) => this.reconcile(id),
@@ -40,7 +68,23 @@ export class Reconciler {
         ctx.logger.error({ instanceId: id, err: toFleetError(err).toJSON() }, "reconcile failed");
       },
     );
-    health.onRestartNeeded = (id, reason) => void this.restartUnhealthy(id, reason);
+    this.effects = new ReconcileEffects({
+      ctx,
+      health: this.health,
+      claim: this.claim,
+      signal: this.abort.signal,
+      runtimeOf: (inst) => this.runtimeOf(inst),
+      requeue: (id) => this.queue.enqueue(id),
+      scheduleRetry: (id, attempt) => this.scheduleRetry(id, attempt),
+      deploying: (id, active) => {
+        if (!active) {
+          this.inDeploy.delete(id);
+          return;
+        }
+        this.inDeploy.add(id);
+        for (const w of this.deployWaiters.get(id) ?? []) w();
+      },
+    });
   }
 
   async start(): Promise<void> {
@@ -52,8 +96,12 @@ export class Reconciler {
       (event) => this.onEvent(event),
     );
     for (const runtime of new Set(ctx.runtimes.values())) this.watchRuntime(runtime);
+    this.claim.start((id) => {
+      this.health.forget(id);
+      this.queue.enqueue(id); // the pass removes what this worker still runs for it
+    });
     await this.adopt();
-    this.resyncTimer = setInterval(() => void this.resync().catch(() => {}), ctx.settings.resyncIntervalMs);
+    this.resyncTimer = setInterval(() => void this.periodicResync(), ctx.settings.resyncIntervalMs);
     this.resyncTimer.unref?.();
   }
 
@@ -64,8 +112,32 @@ export class Reconciler {
 
   /** One full pass over every instance this worker may act on; resolves when all are reconciled. */
   async resync(): Promise<void> {
-    const all = await this.ctx.store.instances.list({ signal: this.abort.signal });
-    await Promise.all(all.filter((i) => this.mayAct(i)).map((i) => this.queue.enqueueAndWait(i.id)));
+    await this.claim.refresh(this.abort.signal);
+    const passes: Promise<void>[] = [];
+    for await (const page of this.pages()) {
+      const now = Date.now();
+      for (const i of page) if (this.mayAct(i, now)) passes.push(this.queue.enqueueAndWait(i.id));
+    }
+    await Promise.all(passes);
+  }
+
+  /**
+   * Every instance, a page at a time when the store can query (never the whole table at once),
+   * else one `list()`.
+   */
+  private async *pages(): AsyncGenerator<readonly Instance[]> {
+    const repo = this.ctx.store.instances;
+    const signal = this.abort.signal;
+    if (!repo.query) {
+      yield await repo.list({ signal });
+      return;
+    }
+    let cursor: string | undefined;
+    do {
+      const page = await repo.query({ limit: RESYNC_PAGE, ...(cursor ? { cursor } : {}) }, { signal });
+      yield page.items;
+      cursor = page.nextCursor;
+    } while (cursor);
   }
 
   idle(): Promise<void> {
@@ -81,13 +153,45 @@ export class Reconciler {
     await Promise.race([drained, bound]);
     this.abort.abort(); // cancels what is still in flight (deploys take the signal)
     await drained;
+    await this.claim.stop();
     await this.subscription?.close().catch(() => {});
+  }
+
+  /** The timer's pass: a failure (the store unreachable) is logged and the next tick tries again. */
+  private async periodicResync(): Promise<void> {
+    try {
+      await this.resync();
+    } catch (err) {
+      if (this.abort.signal.aborted) return;
+      this.ctx.logger.warn({ err: toFleetError(err).toJSON() }, "periodic resync failed");
+    }
   }
 
   private async onEvent(event: FleetEvent): Promise<void> {
     this.ctx.observe.eventReceived(event, "reconciler");
     if (!DESIRED_EVENTS.has(event.type) || !event.subject) return;
-    await this.queue.enqueueAndWait(event.subject);
+    // acked when the pass ends or once it has claimed the instance and waits on the runtime's deploy:
+    // a deploy waiting on a slow server (its initialize) must not hold the delivery of other
+    // instances' events. A worker that dies mid-deploy leaves a claim another worker takes over
+    // (claimTtlMs), as before. Waiting for the rest keeps consumer groups sharing the load.
+    const id = event.subject;
+    if (this.inDeploy.has(id)) {
+      this.queue.enqueue(id); // runs again after the deploy in flight
+      return;
+    }
+    let resolveDeploying!: () => void;
+    const deploying = new Promise<void>((r) => {
+      resolveDeploying = r;
+    });
+    const waiters = this.deployWaiters.get(id) ?? new Set();
+    waiters.add(resolveDeploying);
+    this.deployWaiters.set(id, waiters);
+    try {
+      await Promise.race([this.queue.enqueueAndWait(id), deploying]);
+    } finally {
+      waiters.delete(resolveDeploying);
+      if (waiters.size === 0 && this.deployWaiters.get(id) === waiters) this.deployWaiters.delete(id);
+    }
   }
 
   private watchRuntime(runtime: RuntimeBackend): void {
@@ -126,24 +230,15 @@ export class Reconciler {
         }
       }
     }
-    const all = await ctx.store.instances.list();
-    for (const inst of all) if (this.mayAct(inst)) this.queue.enqueue(inst.id);
+    await this.claim.refresh(this.abort.signal);
+    for await (const page of this.pages()) {
+      const now = Date.now();
+      for (const inst of page) if (this.mayAct(inst, now)) this.queue.enqueue(inst.id);
+    }
   }
 
-  /**
-   * Instances on process-local runtimes belong to the worker that deployed them; another worker takes
-   * over only an unfinished claim that has gone stale (its worker died between claim and done).
-   */
-  private mayAct(inst: Instance): boolean {
-    if (!inst.observed_by || inst.observed_by === this.ctx.workerId) return true;
-    const runtime = this.ctx.runtimes.get(specTypeOf(inst.json_spec));
-    if (runtime?.capabilities?.shared === true) return true;
-    const unfinished =
-      inst.desired_state !== "running" ||
-      inst.status === "pending" ||
-      inst.status === "provisioning" ||
-      inst.status === "starting";
-    return unfinished && Date.now() - Date.parse(inst.updated_at) > this.ctx.settings.claimTtlMs;
+  private mayAct(inst: Instance, now: number): boolean {
+    return this.claim.mayAct(inst, this.runtimeOf(inst), now);
   }
 
   private runtimeOf(inst: Instance): RuntimeBackend | undefined {
@@ -151,9 +246,7 @@ export class Reconciler {
   }
 
   private scheduleRetry(id: string, attempt: number): number {
-    const { backoffBaseMs, backoffMaxMs } = this.ctx.settings;
-    const exp = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.max(0, attempt - 1));
-    const delay = Math.round(exp / 2 + Math.random() * (exp / 2));
+    const delay = restartDelay(attempt, this.ctx.settings);
     const old = this.retryTimers.get(id);
     if (old) clearTimeout(old);
     const timer = setTimeout(() => {
@@ -177,312 +270,61 @@ export class Reconciler {
   }
 
   private async reconcile(id: string): Promise<void> {
-    const { ctx } = this;
-    const inst = await ctx.store.instances.get(id);
-    if (!inst) {
-      await this.removeEverywhere(id);
-      return;
-    }
-    if (!this.mayAct(inst)) return;
-    const runtime = this.runtimeOf(inst);
-    if (inst.desired_state === "deleted") return this.finishDelete(inst, runtime);
-    if (!runtime) {
-      if (inst.status === "failed" && inst.observed_generation === inst.generation) return;
-      await this.fail(
-        inst.id,
-        `no runtime configured for spec type "${specTypeOf(inst.json_spec)}"`,
-        "RUNTIME_UNAVAILABLE",
-      );
-      return;
-    }
-    if (inst.desired_state === "stopped") return this.ensureStopped(inst, runtime);
-    return this.ensureRunning(inst, runtime);
-  }
-
-  private async removeEverywhere(id: string): Promise<void> {
-    this.health.forget(id);
-    this.runningSince.delete(id);
-    for (const runtime of new Set(this.ctx.runtimes.values())) {
-      if (await runtime.inspect(id).catch(() => undefined)) await runtime.remove(id);
-    }
-  }
-
-  private async finishDelete(inst: Instance, runtime: RuntimeBackend | undefined): Promise<void> {
-    const { ctx } = this;
-    this.health.forget(inst.id);
-    if (inst.status !== "deleting" && inst.status !== "deleted") {
-      await changeStatus(ctx, inst.id, "delete", { status_reason: null }, (c) => c.status !== "deleting");
-    }
-    await runtime?.remove(inst.id, { signal: this.abort.signal });
-    await deleteInstanceSecrets(ctx, inst.id);
-    const last = await changeStatus(ctx, inst.id, "deleted", { endpoint: null }, (c) => c.status === "deleting");
-    await ctx.store.instances.delete(inst.id);
-    this.runningSince.delete(inst.id);
-    if (!last) return;
-  }
-
-  private async ensureStopped(inst: Instance, runtime: RuntimeBackend): Promise<void> {
-    const { ctx } = this;
-    this.health.forget(inst.id);
-    const observed = await runtime.inspect(inst.id, { signal: this.abort.signal });
-    if (observed) {
-      if (inst.status !== "stopping") {
-        await changeStatus(
-          ctx,
-          inst.id,
-          inst.status === "failed" || inst.status === "pending" ? ["stop"] : "stop",
-          {},
-          (c) => ["provisioning", "starting", "running", "unhealthy"].includes(c.status),
-        );
-      }
-      await runtime.remove(inst.id, { signal: this.abort.signal });
-    }
-    const cur = await ctx.store.instances.get(inst.id);
-    if (!cur || cur.status === "stopped") {
-      if (cur && cur.observed_generation !== cur.generation) {
-        await mutateInstance(ctx, cur.id, (c) => ({ ...c, observed_generation: c.generation }));
-      }
-      return;
-    }
-    const steps =
-      cur.status === "stopping"
-        ? (["stopped"] as const)
-        : cur.status === "pending" || cur.status === "failed"
-          ? (["stop"] as const)
-          : (["stop", "stopped"] as const);
-    await changeStatus(
-      ctx,
-      cur.id,
-      [...steps],
-      { endpoint: null, status_reason: null },
-      (c) => c.desired_state === "stopped",
-    );
-    await mutateInstance(ctx, cur.id, (c) =>
-      c.observed_generation === c.generation ? undefined : { ...c, observed_generation: c.generation },
-    );
-    this.runningSince.delete(inst.id);
-  }
-
-  private async ensureRunning(inst: Instance, runtime: RuntimeBackend): Promise<void> {
-    const { ctx } = this;
-    // failed is terminal for this generation (start or update bumps it)
-    if (inst.status === "failed" && inst.observed_generation === inst.generation) return;
-    if (this.retryTimers.has(inst.id)) return; // backing off
-    const observed = await runtime.inspect(inst.id, { signal: this.abort.signal });
-    if (
-      observed &&
-      observed.specHash === inst.spec_hash &&
-      (observed.phase === "exited" || observed.phase === "failed")
-    ) {
-      return this.handleCrash(inst, observed);
-    }
-    const notDeployed = inst.status === "pending" || inst.status === "stopped" || inst.status === "failed";
-    if (!observed || observed.specHash !== inst.spec_hash || notDeployed) return this.deploy(inst, runtime);
-
-    // the runtime has our spec: bring the stored status in line with it
-    if (inst.status === "provisioning")
-      await changeStatus(ctx, inst.id, "provisioned", {}, (c) => c.status === "provisioning");
-    if (observed.phase !== "running") {
-      // created but never started (a worker died between create and start), or stuck starting;
-      // a running instance whose runtime briefly reports starting (a rescheduled pod) is left alone
-      const waitedMs = Date.now() - Date.parse(inst.updated_at);
-      const unfinished = inst.status === "starting" || inst.status === "provisioning";
-      if (unfinished && waitedMs > ctx.settings.startTimeoutMs) {
-        return this.handleCrash(inst, {
-          ...observed,
-          phase: "exited",
-          reason: `not running after ${ctx.settings.startTimeoutMs} ms (runtime reports ${observed.phase})`,
-        });
-      }
-      return;
-    }
-    const endpoint = observed.endpoint ?? null;
-    const owner = runtime.capabilities?.shared ? inst.observed_by : ctx.workerId;
-    if (inst.observed_generation !== inst.generation || inst.endpoint !== endpoint || inst.observed_by !== owner) {
-      await mutateInstance(ctx, inst.id, (c) => ({
-        ...c,
-        observed_generation: c.generation,
-        observed_by: owner ?? ctx.workerId,
-        endpoint,
-      }));
-    }
-    const fresh = (await ctx.store.instances.get(inst.id)) ?? inst;
-    await this.health.ensure(fresh, observed, this.abort.signal);
-    this.noteStable(fresh);
-  }
-
-  /** Resets the crash counter once an instance has stayed running for `stableAfterMs`. */
-  private noteStable(inst: Instance): void {
-    if (inst.status !== "running" || inst.restart_count === 0) {
-      this.runningSince.delete(inst.id);
-      return;
-    }
-    const since = this.runningSince.get(inst.id);
-    if (since === undefined) {
-      this.runningSince.set(inst.id, Date.now());
-      return;
-    }
-    if (inst.restart_count > 0 && Date.now() - since >= this.ctx.settings.stableAfterMs) {
-      void mutateInstance(this.ctx, inst.id, (c) => (c.restart_count === 0 ? undefined : { ...c, restart_count: 0 }));
-    }
-  }
-
-  private async deploy(inst: Instance, runtime: RuntimeBackend): Promise<void> {
-    const { ctx } = this;
-    this.health.forget(inst.id);
-    this.runningSince.delete(inst.id);
-    const toProvisioning = await moveToProvisioning(ctx, inst);
-    if (!toProvisioning) {
-      // lost the claim: the document changed since it was read (another worker, the API, a probe);
-      // look again with fresh state (stops there if another worker now owns it)
-      this.queue.enqueue(inst.id);
-      return;
-    }
-    let observed: ObservedInstance;
-    try {
-      const request = await buildDeployRequest(ctx, toProvisioning, this.abort.signal);
-      observed = await runtime.deploy(request, { signal: this.abort.signal });
-    } catch (err) {
-      if (this.abort.signal.aborted) return;
-      const fe = toFleetError(err, "DEPLOY_FAILED");
-      return this.deployFailed(toProvisioning, fe);
-    }
-    const after = await changeStatus(
-      ctx,
-      inst.id,
-      "provisioned",
-      {
-        observed_generation: toProvisioning.generation,
-        observed_by: ctx.workerId,
-        endpoint: observed.endpoint ?? null,
-        status_reason: null,
-      },
-      (c) => c.status === "provisioning" && c.spec_hash === toProvisioning.spec_hash,
-    );
-    if (after?.status !== "starting") return;
-    if (observed.phase === "running") await this.health.ensure(after, observed, this.abort.signal);
-    else if (observed.phase === "failed" || observed.phase === "exited") await this.handleCrash(after, observed);
-  }
-
-  private async deployFailed(inst: Instance, err: FleetError): Promise<void> {
-    const { ctx } = this;
-    const attempts = inst.restart_count + 1;
-    const reason = `${err.code}: ${err.message}`;
-    if (!err.isRetryable || attempts > ctx.settings.maxRestarts) {
-      const why = err.isRetryable ? `gave up after ${attempts} attempts: ${reason}` : reason;
-      await this.fail(inst.id, why, err.code, attempts);
-      return;
-    }
-    await mutateInstance(ctx, inst.id, (c) => ({ ...c, restart_count: attempts, status_reason: reason }));
-    const delay = this.scheduleRetry(inst.id, attempts);
-    ctx.logger.warn(
-      { instanceId: inst.id, attempt: attempts, delayMs: delay, code: err.code },
-      "deploy failed, retrying",
-    );
-  }
-
-  private async handleCrash(inst: Instance, observed: ObservedInstance): Promise<void> {
-    const { ctx } = this;
-    this.health.forget(inst.id);
-    this.runningSince.delete(inst.id);
-    const reason =
-      observed.reason ?? `exited${observed.exitCode === undefined ? "" : ` with code ${observed.exitCode}`}`;
-    if (observed.permanent) {
-      await this.fail(inst.id, reason, "DEPLOY_FAILED");
-      return;
-    }
-    const policy = restartPolicyOf(inst);
-    const wantsRestart =
-      policy === "always" || policy === "unless-stopped" || (policy === "on-failure" && observed.exitCode !== 0);
-    if (!wantsRestart) {
-      await this.fail(inst.id, `${reason} (restart policy "${policy}")`, "DEPLOY_FAILED");
-      return;
-    }
-    const attempts = inst.restart_count + 1;
-    if (attempts > ctx.settings.maxRestarts) {
-      await this.fail(
-        inst.id,
-        `crash loop: restarted ${inst.restart_count} times; last: ${reason}`,
-        "DEPLOY_FAILED",
-        attempts,
-      );
-      return;
-    }
-    await mutateInstance(ctx, inst.id, (c) => ({ ...c, restart_count: attempts, status_reason: reason }));
-    await this.runtimeOf(inst)
-      ?.remove(inst.id)
-      .catch(() => {});
-    const delay = this.scheduleRetry(inst.id, attempts);
-    ctx.logger.warn({ instanceId: inst.id, attempt: attempts, delayMs: delay }, "instance exited, restarting");
-  }
-
-  private async restartUnhealthy(id: string, reason: string): Promise<void> {
     const inst = await this.ctx.store.instances.get(id);
-    if (inst?.desired_state !== "running" || inst.status !== "unhealthy") return;
-    const policy = restartPolicyOf(inst);
-    if (policy === "no") return;
-    await this.handleCrash(inst, {
-      instanceId: id,
-      specHash: inst.spec_hash,
-      phase: "exited",
-      reason: `unhealthy: ${reason}`,
-    });
+    const runtime = inst && this.runtimeOf(inst);
+    if (inst && !(this.mayAct(inst, Date.now()) && (await this.claim.hold(inst, runtime, this.abort.signal)))) {
+      if (this.claim.lost().has(id)) await this.removeLost(id, runtime);
+      return;
+    }
+    if (!inst) this.claim.drop(id);
+    const observed: PlanObservation = {
+      runtime: await this.observe(inst, runtime),
+      retryPending: this.retryTimers.has(id),
+      owner: inst ? this.claim.ownerOf(inst, runtime) : undefined,
+    };
+    const steps = plan(inst, observed, Date.now(), this.ctx.settings);
+    try {
+      await this.effects.run(id, inst, steps, runtime);
+    } catch (err) {
+      if (!(FleetError.isInstance(err) && err.code === "FENCED")) throw err;
+      // another worker took the lease over while this pass ran: it deploys its own copy
+      this.ctx.logger.warn({ instanceId: id, code: err.code }, "write refused: the instance lease was taken over");
+      this.claim.lose(id);
+      await this.removeLost(id, runtime);
+    }
   }
 
-  private async fail(id: string, reason: string, code: string, restartCount?: number): Promise<void> {
+  /** The lease of `id` was taken over: remove what this worker still runs for it (never shared objects). */
+  private async removeLost(id: string, runtime: RuntimeBackend | undefined): Promise<void> {
     this.health.forget(id);
-    await changeStatus(
-      this.ctx,
-      id,
-      "fail",
-      { status_reason: reason, ...(restartCount === undefined ? {} : { restart_count: restartCount }) },
-      (c) => c.status !== "failed" && c.status !== "stopped" && c.status !== "deleted" && c.status !== "deleting",
-    ).catch((err) => {
-      if (!(FleetError.isInstance(err) && err.code === "INVALID_TRANSITION")) throw err;
-    });
-    await mutateInstance(this.ctx, id, (c) =>
-      c.observed_generation === c.generation && c.status_reason === reason
-        ? undefined
-        : { ...c, observed_generation: c.generation, status_reason: c.status === "failed" ? reason : c.status_reason },
-    );
-    this.ctx.logger.warn({ instanceId: id, code }, `instance failed: ${reason}`);
+    const local = runtime && !runtime.capabilities?.shared ? runtime : undefined;
+    if (local && (await local.inspect(id, { signal: this.abort.signal }))) {
+      this.ctx.logger.warn({ instanceId: id }, "removing a local copy of an instance whose lease was taken over");
+      await local.remove(id, { signal: this.abort.signal });
+    }
+    this.claim.lost().delete(id);
   }
-}
 
-function restartPolicyOf(inst: Instance): RestartPolicy {
-  const raw = (inst.json_spec as { restart_policy?: unknown }).restart_policy;
-  return raw === "always" || raw === "unless-stopped" || raw === "on-failure" || raw === "no" ? raw : "on-failure";
-}
+  private async observe(inst: Instance | undefined, runtime: RuntimeBackend | undefined): Promise<RuntimeObservation> {
+    if (!inst) return { kind: "not-inspected" };
+    if (!runtime) return { kind: "no-runtime" };
+    if (!needsInspect(inst, true, this.retryTimers.has(inst.id))) return { kind: "not-inspected" };
+    const found = await runtime.inspect(inst.id, { signal: this.abort.signal });
+    return found ? { kind: "present", instance: found } : { kind: "absent" };
+  }
 
-/**
- * pending|stopped|failed -> provision; starting|running|unhealthy -> restart; stopping -> stopped -> provision.
- * Also the claim: the write carries `observed_by` = this worker and only succeeds on the revision the
- * reconciler read, so when two workers race for one instance exactly one deploys it.
- */
-async function moveToProvisioning(ctx: EngineContext, inst: Instance): Promise<Instance | undefined> {
-  return changeStatus(
-    ctx,
-    inst.id,
-    inst.status === "provisioning"
-      ? []
-      : inst.status === "stopping"
-        ? ["stopped", "provision"]
-        : ["pending", "stopped", "failed"].includes(inst.status)
-          ? "provision"
-          : "restart",
-    { observed_by: ctx.workerId },
-    (c) => c.revision === inst.revision && c.desired_state === "running",
-  );
-}
-
-export async function deleteInstanceSecrets(ctx: EngineContext, id: string): Promise<void> {
-  const scope = `instance_${id}`;
-  if (ctx.secrets.capabilities?.write === false) return;
-  try {
-    if (ctx.secrets.deleteScope) await ctx.secrets.deleteScope(scope);
-    else if (ctx.secrets.list)
-      for (const key of await ctx.secrets.list(scope)) await ctx.secrets.delete({ scope, key });
-  } catch (err) {
-    ctx.logger.warn({ instanceId: id, err: toFleetError(err).toJSON() }, "could not delete instance secrets");
+  /**
+   * The health monitor gave up: liveness failed for long enough (restart unless the policy is `no`,
+   * which leaves it `unhealthy`), or readiness did not pass within `startTimeoutMs` (the start-timeout
+   * rule: a crash, the restart policy decides).
+   */
+  private async probeGaveUp(gaveUp: ProbeGaveUp): Promise<void> {
+    const inst = await this.ctx.store.instances.get(gaveUp.id);
+    if (inst?.desired_state !== "running" || inst.spec_hash !== gaveUp.specHash) return;
+    if (!(await this.claim.hold(inst, this.runtimeOf(inst), this.abort.signal))) return;
+    if (gaveUp.during === "liveness" && (inst.status !== "unhealthy" || !restartsWhenUnhealthy(inst))) return;
+    if (gaveUp.during === "readiness" && inst.status !== "starting") return;
+    const reason = gaveUp.during === "liveness" ? `unhealthy: ${gaveUp.reason}` : gaveUp.reason;
+    await this.effects.crash(inst, { instanceId: inst.id, specHash: inst.spec_hash, phase: "exited", reason });
   }
 }

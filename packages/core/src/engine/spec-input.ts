@@ -3,13 +3,19 @@ import { isUrlSpec, specEnvironment } from "../model/spec-guards.js";
 import type { AnyInstanceSpec } from "../model/spec-types.js";
 import type { EnvSchema } from "../model/types.js";
 import type { SecretRef } from "../plugins/secret-store.js";
-import { extractSecrets } from "../secrets/index.js";
-import { parseInstanceSpec, specHash, validateEnvironment } from "../spec/index.js";
+import { allowedSecretScopes, checkSecretScopes, extractSecrets, looksLikeSecretRef } from "../secrets/index.js";
+import { type SpecTypeRegistry, specHash, validateEnvironment } from "../spec/index.js";
+import type { EndpointPolicy } from "./address-policy.js";
 import { checkEndpoint } from "./endpoint-policy.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** Instance ids are UUIDs and lookups try the id first: a name in that shape could never be reached by name. */
+const UUID_SHAPED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function checkName(name: unknown, path = "name"): string {
+  if (typeof name === "string" && UUID_SHAPED.test(name)) {
+    throw specInvalid([{ path, message: "must not have the shape of an instance id (a UUID)" }], "instance");
+  }
   if (typeof name !== "string" || !NAME.test(name) || name.includes("__")) {
     throw specInvalid(
       [
@@ -53,13 +59,16 @@ export interface PreparedSpec {
  * Validates a caller's json_spec for an instance: secret values moved into refs under
  * `instance_<id>`, spec parsed, environment validated against the server's env schema (literal
  * values for `secret` vars refused), url endpoint policy. Errors carry `json_spec.`-prefixed paths.
+ * `specs` is the fleet's spec type registry (built-ins and the adopter's `specTypes`).
  */
 export function prepareSpec(
   instanceId: string,
   jsonSpec: unknown,
   secrets: Record<string, string> | undefined,
   envSchema: EnvSchema | undefined,
-  allowUnsafeEndpoints: boolean,
+  endpointPolicy: EndpointPolicy,
+  specs: SpecTypeRegistry,
+  allowedScopes: ReadonlySet<string> = allowedSecretScopes(instanceId),
 ): PreparedSpec {
   if (typeof jsonSpec !== "object" || jsonSpec === null || Array.isArray(jsonSpec)) {
     throw specInvalid([{ path: "json_spec", message: "must be an object" }], "instance");
@@ -75,9 +84,10 @@ export function prepareSpec(
   }
   let wire = jsonSpec as Record<string, unknown>;
   let writes: PreparedSpec["writes"] = [];
-  if (secrets && Object.keys(secrets).length > 0) {
+  const toMove = { ...literalCredentials(wire), ...(secrets ?? {}) };
+  if (Object.keys(toMove).length > 0) {
     try {
-      const extracted = extractSecrets(wire, secrets, `instance_${instanceId}`);
+      const extracted = extractSecrets(wire, toMove, `instance_${instanceId}`);
       wire = extracted.spec;
       writes = extracted.writes;
     } catch (err) {
@@ -87,7 +97,7 @@ export function prepareSpec(
   let spec: AnyInstanceSpec;
   let env: Record<string, string>;
   try {
-    spec = parseInstanceSpec(wire);
+    spec = specs.parse(wire);
     env =
       envSchema && envSchema.length > 0
         ? validateEnvironment(envSchema, specEnvironment(spec)).env
@@ -95,6 +105,27 @@ export function prepareSpec(
   } catch (err) {
     throw prefixed(err, "json_spec");
   }
-  if (isUrlSpec(spec)) checkEndpoint(spec.endpoint, allowUnsafeEndpoints);
+  checkSecretScopes(wire, allowedScopes);
+  if (isUrlSpec(spec)) checkEndpoint(spec.endpoint, endpointPolicy);
   return { wire, spec, hash: specHash(spec, env), writes };
+}
+
+/**
+ * A url spec's literal credentials (bearer token, header values) as secrets to move into the
+ * secret store, so the stored spec, events and API answers hold refs only.
+ */
+function literalCredentials(wire: Record<string, unknown>): Record<string, string> {
+  if (wire.type !== "url") return {};
+  const out: Record<string, string> = {};
+  const auth = wire.authentication as { token?: unknown } | undefined;
+  if (auth && typeof auth === "object" && typeof auth.token === "string" && !looksLikeSecretRef(auth.token)) {
+    out.AUTH_TOKEN = auth.token;
+  }
+  const headers = wire.headers;
+  if (headers && typeof headers === "object" && !Array.isArray(headers)) {
+    for (const [name, value] of Object.entries(headers)) {
+      if (typeof value === "string" && !looksLikeSecretRef(value)) out[`headers.${name}`] = value;
+    }
+  }
+  return out;
 }

@@ -3,16 +3,16 @@ import type { InstanceStatus } from "../model/types.js";
 
 /** What happened to an instance. */
 export type LifecycleEvent =
-  | "provision" // pending|stopped -> provisioning
+  | "provision" // pending|stopped|failed -> provisioning
   | "provisioned" // provisioning -> starting
   | "ready" // starting|unhealthy -> running
   | "probe_failed" // running -> unhealthy
-  | "stop" // * -> stopping
+  | "stop" // provisioning|starting|running|unhealthy -> stopping; pending|failed -> stopped (nothing runs)
   | "stopped" // stopping -> stopped
-  | "delete" // * -> deleting
+  | "delete" // every state but deleting|deleted -> deleting
   | "deleted" // deleting -> deleted
-  | "fail" // provisioning|starting|running|unhealthy -> failed
-  | "restart"; // failed|unhealthy|running -> provisioning (redeploy)
+  | "fail" // pending|provisioning|starting|running|unhealthy|stopping|deleting -> failed
+  | "restart"; // provisioning|starting|running|unhealthy|failed -> provisioning (redeploy)
 
 const T: Record<InstanceStatus, Partial<Record<LifecycleEvent, InstanceStatus>>> = {
   pending: { provision: "provisioning", stop: "stopped", delete: "deleting", fail: "failed" },
@@ -38,7 +38,23 @@ export const LIFECYCLE_TABLE: Readonly<
   Record<InstanceStatus, Readonly<Partial<Record<LifecycleEvent, InstanceStatus>>>>
 > = T;
 
-export const INSTANCE_STATUSES = Object.keys(T) as InstanceStatus[];
+/** Every status, in lifecycle order (a tuple, so `z.enum(INSTANCE_STATUSES)` works). */
+export const INSTANCE_STATUSES = [
+  "pending",
+  "provisioning",
+  "starting",
+  "running",
+  "unhealthy",
+  "stopping",
+  "stopped",
+  "failed",
+  "deleting",
+  "deleted",
+] as const satisfies readonly InstanceStatus[];
+// every status is listed: a missing one fails to compile here
+type Unlisted = Exclude<InstanceStatus, (typeof INSTANCE_STATUSES)[number]>;
+const everyStatusListed: [Unlisted] extends [never] ? true : never = true;
+void everyStatusListed;
 
 /** Own-property lookup, so `constructor`/`__proto__` never resolve through the prototype. */
 function lookup(state: InstanceStatus, event: LifecycleEvent): InstanceStatus | undefined {

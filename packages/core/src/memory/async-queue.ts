@@ -42,3 +42,19 @@ export function rejectingIterable<T>(err: unknown): AsyncIterable<T> {
     [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(err) }),
   };
 }
+
+/**
+ * A runtime's `watch()`: a new queue in `watchers` that ends (and leaves the set) when `signal`
+ * aborts; already ended when the signal is aborted or the runtime `closed`.
+ */
+export function watchQueue<T>(watchers: Set<AsyncQueue<T>>, signal?: AbortSignal, closed = false): AsyncQueue<T> {
+  const queue = new AsyncQueue<T>();
+  watchers.add(queue);
+  const stop = () => {
+    watchers.delete(queue);
+    queue.end();
+  };
+  if (signal?.aborted || closed) stop();
+  else signal?.addEventListener("abort", stop, { once: true });
+  return queue;
+}

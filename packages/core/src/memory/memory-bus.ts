@@ -1,9 +1,11 @@
 import { z } from "zod";
+import { parseOptions } from "../adapter/options.js";
 import { FleetError, throwIfAborted, toFleetError } from "../errors.js";
 import type { FleetEvent } from "../events.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { DeliveryContext, EventBus, EventHandler, SubscribeOptions, Subscription } from "../plugins/bus.js";
 import type { CallOptions } from "../plugins/common.js";
+import { backoffDelay } from "../util/async.js";
 
 export interface MemoryBusOptions {
   name?: string;
@@ -106,18 +108,7 @@ interface Group {
  * subscriptions. Not durable: everything is gone when the process exits.
  */
 export function memoryBus(options: MemoryBusOptions = {}): MemoryBus {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.join(".") ?? "";
-    throw new FleetError(
-      "OPTIONS_INVALID",
-      `[mcpfleet/memory-bus] option "${path}" ${issue?.message ?? "is invalid"}`,
-      {
-        path,
-      },
-    );
-  }
+  parseOptions("memory-bus", optionsSchema, options);
   const name = options.name ?? "memory";
   const maxDeliveries = options.maxDeliveries ?? 5;
   const baseDelay = options.redeliveryDelayMs ?? 10;
@@ -233,7 +224,7 @@ export function memoryBus(options: MemoryBusOptions = {}): MemoryBus {
       logger.warn({ eventId: delivery.event.id, group: group.name, attempts: delivery.attempt }, "event dead-lettered");
       return;
     }
-    const delay = Math.min(maxDelay, baseDelay * 2 ** (delivery.attempt - 1));
+    const delay = backoffDelay(delivery.attempt - 1, { baseMs: baseDelay, maxMs: maxDelay, jitter: "none" });
     group.retrying++;
     const timer = setTimeout(() => {
       timers.delete(timer);

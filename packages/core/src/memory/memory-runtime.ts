@@ -1,3 +1,4 @@
+import { noInstance, runtimeClosed } from "../adapter/runtime-kit.js";
 import { FleetError, throwIfAborted } from "../errors.js";
 import type { CallOptions } from "../plugins/common.js";
 import type {
@@ -8,7 +9,7 @@ import type {
   RuntimeBackend,
   RuntimeEvent,
 } from "../plugins/runtime.js";
-import { AsyncQueue, rejectingIterable } from "./async-queue.js";
+import { type AsyncQueue, rejectingIterable, watchQueue } from "./async-queue.js";
 import { LogRing } from "./log-ring.js";
 
 export interface MemoryRuntimeOptions {
@@ -21,6 +22,8 @@ export interface MemoryRuntimeOptions {
   recordRequests?: boolean;
   /** Log lines kept per instance; default 200. */
   logLimit?: number;
+  /** Advertise `capabilities.replicas` (default true); false acts as a runtime that runs one copy only. */
+  replicas?: boolean;
 }
 
 interface Entry {
@@ -89,7 +92,7 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
   };
 
   const assertOpen = () => {
-    if (closed) throw new FleetError("CLOSED", "[mcpfleet/memory-runtime] runtime is closed");
+    if (closed) throw runtimeClosed("memory-runtime");
   };
 
   const takeFault = (instanceId: string): DeployFault | undefined => {
@@ -119,7 +122,7 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
     specificationVersion: "v1",
     name: options.name ?? "memory",
     types,
-    capabilities: { logs: true, watch: true, stdio: true, replicas: true },
+    capabilities: { logs: true, watch: true, stdio: true, replicas: options.replicas ?? true },
     requests,
     get totalDeploys() {
       return totalDeploys;
@@ -222,23 +225,13 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
     logs(instanceId: string, opts: LogOptions = {}): AsyncIterable<LogLine> {
       const entry = entries.get(instanceId);
       if (!entry) {
-        return rejectingIterable(
-          new FleetError("NOT_FOUND", `[mcpfleet/memory-runtime] no instance ${instanceId}`, { path: "id" }),
-        );
+        return rejectingIterable(noInstance("memory-runtime", instanceId));
       }
       return entry.logs.read(opts);
     },
 
     watch(opts: CallOptions = {}): AsyncIterable<RuntimeEvent> {
-      const queue = new AsyncQueue<RuntimeEvent>();
-      watchers.add(queue);
-      const stop = () => {
-        watchers.delete(queue);
-        queue.end();
-      };
-      if (opts.signal?.aborted) stop();
-      else opts.signal?.addEventListener("abort", stop, { once: true });
-      return queue;
+      return watchQueue(watchers, opts.signal);
     },
 
     deployCount: (instanceId) => counts.get(instanceId) ?? 0,

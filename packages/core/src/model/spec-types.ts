@@ -58,6 +58,8 @@ export interface ContainerSpec {
   /** Optional container user (`1000:1000`). */
   user?: string;
   readOnlyRootFilesystem?: boolean;
+  /** Per-request timeout through the gateway in ms (`timeout`, seconds on the wire). */
+  timeoutMs?: number;
 }
 
 export interface UrlAuthentication {
@@ -87,16 +89,29 @@ export interface ProcessSpec {
   transport: Transport;
   port?: number;
   cwd?: string;
+  /** Sandbox settings of the process runtime (`network: false` gives the process no network at all). */
+  sandbox?: { network?: boolean };
   healthCheck?: HealthCheck;
   restartPolicy: RestartPolicy;
+  /** Per-request timeout through the gateway in ms (`timeout`, seconds on the wire). */
+  timeoutMs?: number;
 }
 
-/** A spec of a type an adopter registered. Runtimes of that type validate `raw` themselves. */
+/**
+ * A spec of a type an adopter registered (`createFleet({ specTypes })`): the output of the type's
+ * Standard Schema or parse function (defaults applied) plus the fields core fills in.
+ */
 export interface CustomSpec {
+  /** The registered type name. */
   type: string;
+  /** The output's `environment`, else the document's; values as strings, secret refs as written. */
   environment: Record<string, EnvValue>;
+  /** The output's `healthCheck`, else the document's `health_check` normalized. */
   healthCheck?: HealthCheck;
+  /** The wire document as written (refs only). */
   raw: Record<string, unknown>;
+  /** Every other key of the schema's (or parse function's) output. */
+  [key: string]: unknown;
 }
 
 export type InstanceSpec = ContainerSpec | UrlSpec | ProcessSpec;

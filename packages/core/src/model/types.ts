@@ -28,6 +28,8 @@ export interface ServerDefinition {
   status: ServerStatus;
   is_public: boolean;
   env_schema: EnvSchema;
+  /** Secret scopes (besides their own `instance_<id>`) that this server's instances may reference. Set by admins. */
+  secret_scopes?: string[];
   created_at: string;
   updated_at: string;
   /**
@@ -35,6 +37,17 @@ export interface ServerDefinition {
    * `version`, because `version` is the server's own version string in the original documents).
    */
   revision: number;
+}
+
+/** An instance template: a named wire-form docker spec with its environment schema. */
+export interface Template {
+  key: string;
+  name: string;
+  description?: string;
+  /** Wire-form json_spec (docker type). */
+  json_spec: Record<string, unknown>;
+  env_schema: EnvSchema;
+  capabilities: string[];
 }
 
 /** What a caller passes to `servers.register` (ids, timestamps and revision are assigned). */
@@ -82,6 +95,8 @@ export interface Instance {
   observed_by?: string | null;
   /** Consecutive failed starts (crash loop counter), reset when running is reached. */
   restart_count: number;
+  /** Secret scopes an admin granted this instance besides its own `instance_<id>`. */
+  secret_scopes?: string[];
   created_at: string;
   updated_at: string;
   /** Optimistic-concurrency version, bumped by the store on every write. */

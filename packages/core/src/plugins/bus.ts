@@ -41,3 +41,22 @@ export interface EventBus extends PluginV1 {
   publish(event: FleetEvent, options?: CallOptions): Promise<void>;
   subscribe(options: SubscribeOptions, handler: EventHandler): Promise<Subscription>;
 }
+
+/** One dead-lettered event as a durable bus keeps it (the event is undefined when it could not be decoded). */
+export interface StoredDeadLetter {
+  event: FleetEvent | undefined;
+  /** Consumer group whose deliveries ran out. */
+  group: string;
+  attempts: number;
+  /** Message of the last error (never the event data). */
+  error: string;
+  at: string;
+}
+
+/** What the durable buses (Redis Streams, NATS JetStream) add to `EventBus`. */
+export interface DurableEventBus<D extends StoredDeadLetter = StoredDeadLetter> extends EventBus {
+  /** Dead letters, oldest first. */
+  deadLetters(options?: { count?: number }): Promise<D[]>;
+  /** Publishes waiting for the broker right now. */
+  readonly bufferedPublishes: number;
+}

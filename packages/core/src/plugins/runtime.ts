@@ -31,6 +31,19 @@ export interface DeployRequest {
   secrets: ResolvedSecrets;
 }
 
+/**
+ * One separately reachable copy of a replicated instance (a runtime that runs replicas as copies the
+ * gateway balances itself, as Podman does; a runtime with its own balancer, such as a Kubernetes
+ * Service, reports only `endpoint`).
+ */
+export interface ReplicaEndpoint {
+  /** Stable index `0..replicas-1`: a copy keeps it while the instance scales up or down. */
+  replica: number;
+  endpoint: string;
+  /** Running (and so worth sending new sessions to). */
+  ready: boolean;
+}
+
 export type ObservedPhase = "pending" | "starting" | "running" | "exited" | "failed" | "unknown";
 
 /** What a runtime reports about one instance it owns. */
@@ -41,6 +54,11 @@ export interface ObservedInstance {
   phase: ObservedPhase;
   /** URL a client can reach (Streamable HTTP, or SSE when `transport` is `sse`). */
   endpoint?: string;
+  /**
+   * Headers every request to `endpoint` must carry (a stdio bridge's token). Secret: the engine
+   * hands them to the gateway and probes only; they are never stored, published, logged or shown.
+   */
+  endpointHeaders?: Record<string, string>;
   transport?: Exclude<Transport, "stdio">;
   /** Human-readable reason for `failed`/`exited` (image missing, OOM, exit code). */
   reason?: string;
@@ -49,6 +67,11 @@ export interface ObservedInstance {
   permanent?: boolean;
   startedAt?: string;
   replicas?: { desired: number; ready: number };
+  /**
+   * Every copy when the runtime runs replicas the gateway must spread sessions over (index order).
+   * `endpoint` is then the first ready copy's.
+   */
+  replicaEndpoints?: ReplicaEndpoint[];
 }
 
 export interface LogLine {
@@ -79,6 +102,7 @@ export interface RuntimeCapabilities {
   logs?: boolean;
   watch?: boolean;
   stdio?: boolean;
+  /** Runs `replicas` above 1 (else core refuses such specs with `UNSUPPORTED` at `json_spec.replicas`). */
   replicas?: boolean;
 }
 
@@ -90,7 +114,13 @@ export interface RuntimeCapabilities {
  */
 export interface RuntimeBackend extends PluginV1 {
   readonly capabilities?: RuntimeCapabilities;
-  /** Spec types this runtime handles (`docker`, `process`, custom types). */
+  /**
+   * The spec types this runtime serves (`docker`, `process`, an adopter's `specTypes` name). A fleet
+   * routes instances by the key a runtime is given under in `createFleet({ runtimes })`; when
+   * `types` is declared, `createFleet` refuses (`OPTIONS_INVALID`, path `runtimes.<key>`) a key it
+   * does not list, and every key must be a registered spec type. Absent: serves whatever it is
+   * registered under.
+   */
   readonly types?: readonly string[];
   deploy(request: DeployRequest, options?: CallOptions): Promise<ObservedInstance>;
   /** Removes everything owned for the instance. Idempotent: removing an unknown id resolves. */

@@ -1,21 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
+import { optionsError as kitOptionsError } from "../adapter/options.js";
 import { FleetError } from "../errors.js";
 import type { CallOptions } from "../plugins/common.js";
 import type { SecretRef, SecretStore } from "../plugins/secret-store.js";
 import { withFileLock } from "../store/file-lock.js";
-import {
-  decrypt,
-  encrypt,
-  type KdfParams,
-  newParams,
-  readParams,
-  type SecretsData,
-  scrypt,
-} from "./encrypted-file-format.js";
+import { decrypt, encrypt, type KdfParams, readParams, type SecretsData } from "./encrypted-file-format.js";
+import { secretKeyring } from "./secret-key.js";
 import { checkScope, checkValue, guard, notFound, refString } from "./store-common.js";
 
 export type EncryptedFileSecretsOptions = { path: string; scryptCost?: number } & (
@@ -33,20 +26,7 @@ const optionsSchema = z.union([
 ]);
 
 function optionsError(option: string, message: string): FleetError {
-  return new FleetError("OPTIONS_INVALID", `[mcpfleet/${NAME}] option "${option}" ${message}`, { path: option });
-}
-
-/** 32 raw bytes, 64 hex digits or base64 of 32 bytes. */
-function keyBytes(key: Uint8Array | string, option: string): Buffer {
-  let buf: Buffer | undefined;
-  if (typeof key !== "string") buf = Buffer.from(key);
-  else {
-    const s = key.trim();
-    if (/^[0-9a-fA-F]{64}$/.test(s)) buf = Buffer.from(s, "hex");
-    else if (/^[A-Za-z0-9+/]{43}=?$/.test(s)) buf = Buffer.from(s, "base64");
-  }
-  if (buf?.length !== 32) throw optionsError(option, "must be 32 bytes (raw, 64 hex digits or base64)");
-  return buf;
+  return kitOptionsError(NAME, option, message);
 }
 
 /**
@@ -74,34 +54,7 @@ export function encryptedFileSecrets(options: EncryptedFileSecretsOptions): Secr
   const opts = r.data;
   const path = opts.path;
   const logN = opts.scryptCost ?? 15;
-  let fixedKey: Buffer | undefined;
-  if ("key" in opts) fixedKey = keyBytes(opts.key, "key");
-  if ("keyFile" in opts) {
-    let raw: Buffer;
-    try {
-      raw = readFileSync(opts.keyFile);
-    } catch {
-      throw optionsError("keyFile", "cannot be read");
-    }
-    fixedKey = raw.length === 32 ? raw : keyBytes(raw.toString("utf8"), "keyFile");
-  }
-  const passphrase = "passphrase" in opts ? opts.passphrase : undefined;
-  const derived = new Map<string, Buffer>();
-
-  async function keyFor(params: KdfParams): Promise<Buffer> {
-    if (params.kdf === 0) {
-      if (!fixedKey) throw unavailable("was written with a raw key, but this store has a passphrase");
-      return fixedKey;
-    }
-    if (passphrase === undefined) throw unavailable("was written with a passphrase, but this store has a raw key");
-    const id = `${params.salt.toString("hex")}:${params.logN}:${params.r}:${params.p}`;
-    let k = derived.get(id);
-    if (!k) {
-      k = await scrypt(passphrase, params);
-      derived.set(id, k);
-    }
-    return k;
-  }
+  const ring = secretKeyring(opts, NAME, logN);
 
   function unavailable(why: string, cause?: unknown, retryable = false): FleetError {
     return new FleetError("SECRET_STORE_UNAVAILABLE", `[mcpfleet/${NAME}] secrets file ${path} ${why}`, {
@@ -124,7 +77,7 @@ export function encryptedFileSecrets(options: EncryptedFileSecretsOptions): Secr
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") {
         cache = undefined;
-        empty ??= { data: Object.create(null), params: newParams(fixedKey ? 0 : 1, logN) };
+        empty ??= { data: Object.create(null), params: ring.freshParams() };
         return empty;
       }
       throw unavailable("cannot be read", err, true);
@@ -138,14 +91,14 @@ export function encryptedFileSecrets(options: EncryptedFileSecretsOptions): Secr
     }
     const params = readParams(buf);
     if (!params) throw unavailable("is not an mcpfleet encrypted secrets file (bad header)");
-    const data = decrypt(buf, await keyFor(params));
+    const data = decrypt(buf, await ring.keyFor(params));
     if (!data) throw unavailable("cannot be decrypted: wrong key or passphrase, or the file was modified");
     cache = { data, params, stamp: stampOf(st) };
     return cache;
   }
 
   async function persist(data: SecretsData, params: KdfParams): Promise<void> {
-    const buf = encrypt(data, await keyFor(params), params);
+    const buf = encrypt(data, await ring.keyFor(params), params);
     const dir = dirname(path);
     await mkdir(dir, { recursive: true });
     const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
@@ -255,7 +208,6 @@ export function encryptedFileSecrets(options: EncryptedFileSecretsOptions): Secr
       closed = true;
       await writing;
       cache = undefined;
-      derived.clear();
     },
     async [Symbol.asyncDispose]() {
       await store.close();

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { FleetError } from "../errors.js";
+import { parseOptions } from "../adapter/options.js";
 import type { CallOptions } from "../plugins/common.js";
 import type { SecretRef, SecretStore } from "../plugins/secret-store.js";
 import { guard, notFound, readOnly, refString } from "./store-common.js";
@@ -39,17 +39,7 @@ export function envSecretVariable(ref: SecretRef, prefix = "MCPFLEET_SECRET_"): 
  * cannot be mapped back to keys).
  */
 export function envSecrets(options: EnvSecretsOptions = {}): SecretStore {
-  const r = optionsSchema.safeParse(options ?? {});
-  if (!r.success) {
-    const field = String(r.error.issues[0]?.path[0] ?? "options");
-    throw new FleetError(
-      "OPTIONS_INVALID",
-      `[mcpfleet/secrets-env] option "${field}" is invalid: ${r.error.issues[0]?.message ?? ""}`,
-      {
-        path: field,
-      },
-    );
-  }
+  const r = { data: parseOptions("secrets-env", optionsSchema, options) };
   const env = options.env ?? process.env;
   const prefix = r.data.prefix ?? "MCPFLEET_SECRET_";
   let closed = false;

@@ -32,6 +32,8 @@ export function extractSecrets(
   const isUrl = wireSpec.type === "url";
   const spec: Record<string, unknown> = { ...wireSpec };
   const writes: { ref: SecretRef; value: string }[] = [];
+  // a process spec may spell `environment` as `env` (the mcpServers configs' key): keep its spelling
+  const envField = wireSpec.type === "process" && "env" in spec && !("environment" in spec) ? "env" : "environment";
   const objectField = (field: string): Record<string, unknown> => {
     const cur = spec[field];
     const copy =
@@ -74,7 +76,7 @@ export function extractSecrets(
       issues.push({ path, message: "must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)" });
     } else {
       const ref = { scope, key: name };
-      objectField("environment")[name] = formatSecretRef(ref);
+      objectField(envField)[name] = formatSecretRef(ref);
       writes.push({ ref, value });
     }
   }

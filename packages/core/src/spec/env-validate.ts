@@ -1,4 +1,5 @@
 import { Ajv, type ValidateFunction } from "ajv";
+import { BoundedMemo } from "../adapter/memo.js";
 import { FleetError, type FleetIssue, specInvalid } from "../errors.js";
 import type { EnvSchemaEntry } from "../model/types.js";
 import { isSecretRef, looksLikeSecretRef } from "../secrets/secret-ref.js";
@@ -23,8 +24,7 @@ interface Compiled {
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true, strict: false });
 const byArray = new WeakMap<object, Compiled>();
-const byKey = new Map<string, Compiled>();
-const MAX_KEYS = 512;
+const byKey = new BoundedMemo<string, Compiled>(512);
 
 function compile(schema: unknown): Compiled {
   const entries = parseEnvSchema(schema, "env_schema");
@@ -51,12 +51,7 @@ function compiled(schema: unknown): Compiled {
     if (hit) return hit;
   }
   const key = stableStringify(schema);
-  let c = byKey.get(key);
-  if (!c) {
-    c = compile(schema);
-    if (byKey.size >= MAX_KEYS) byKey.delete(byKey.keys().next().value as string);
-    byKey.set(key, c);
-  }
+  const c = byKey.getOrSet(key, () => compile(schema));
   if (isObj) byArray.set(schema, c);
   return c;
 }

@@ -1,3 +1,5 @@
+import { BoundedMemo } from "../adapter/memo.js";
+
 /**
  * OCI / Docker image references, following the distribution reference grammar:
  * `[registry[:port]/]path[/path...][:tag][@algorithm:hex]`. Path components are lower-case
@@ -21,17 +23,12 @@ export interface ImageReference {
   digest?: string;
 }
 
-const cache = new Map<string, ImageReference | string>();
-const CACHE_MAX = 1024;
+const cache = new BoundedMemo<string, ImageReference | string>(1024);
 
 /** The parsed reference, or an error message (results of recent inputs are cached). */
 export function parseImageReference(input: string): ImageReference | string {
-  const hit = cache.get(input);
-  if (hit !== undefined) return hit;
-  const r = parseUncached(input);
-  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
-  if (input.length <= 512) cache.set(input, r);
-  return r;
+  if (input.length > 512) return parseUncached(input);
+  return cache.getOrSet(input, parseUncached);
 }
 
 function parseUncached(input: string): ImageReference | string {

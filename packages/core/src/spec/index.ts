@@ -6,5 +6,7 @@ export * from "./parse-spec.js";
 export * from "./quantities.js";
 export * from "./server-definition.js";
 export * from "./spec-hash.js";
+export * from "./spec-registry.js";
+export type { StandardSchemaV1 } from "./standard-schema.js";
 export * from "./template.js";
-export { wireSpecSchema } from "./wire-schemas.js";
+export { type ToolFilterWire, toolFilter, wireSpecSchema } from "./wire-schemas.js";

@@ -79,6 +79,7 @@ export function normalizeDocker(w: DockerWire): ContainerSpec {
   if (hc) spec.healthCheck = hc;
   if (w.user !== undefined) spec.user = w.user;
   if (w.read_only_root_filesystem !== undefined) spec.readOnlyRootFilesystem = w.read_only_root_filesystem;
+  if (w.timeout !== undefined) spec.timeoutMs = Math.round(w.timeout * 1000);
   return spec;
 }
 
@@ -99,15 +100,17 @@ export function normalizeUrl(w: UrlWire): UrlSpec {
 export function normalizeProcess(w: ProcessWire): ProcessSpec {
   const spec: ProcessSpec = {
     type: "process",
-    command: [...w.command],
-    environment: normalizeEnvironment(w.environment),
+    command: typeof w.command === "string" ? [w.command] : [...w.command],
+    environment: normalizeEnvironment(w.environment ?? w.env),
     transport: w.transport ?? "stdio",
     restartPolicy: w.restart_policy ?? "on-failure",
   };
   if (w.args !== undefined) spec.args = [...w.args];
   if (w.port !== undefined) spec.port = w.port;
   if (w.cwd !== undefined) spec.cwd = w.cwd;
+  if (w.sandbox?.network !== undefined) spec.sandbox = { network: w.sandbox.network };
   const hc = normalizeHealthCheck(w.health_check);
   if (hc) spec.healthCheck = hc;
+  if (w.timeout !== undefined) spec.timeoutMs = Math.round(w.timeout * 1000);
   return spec;
 }

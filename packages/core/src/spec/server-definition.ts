@@ -1,21 +1,14 @@
 import { z } from "zod";
 import { type FleetIssue, specInvalid } from "../errors.js";
-import type { EnvSchemaEntry, ServerStatus } from "../model/types.js";
+import type { EnvSchemaEntry, ServerDefinition } from "../model/types.js";
 import { parseEnvSchema } from "./env-schema.js";
 import { parseImageReference } from "./image-ref.js";
 import { isRecord, reservedKeyIssues, zodIssues } from "./issues.js";
 
 /** A validated `servers.register` input with defaults applied. */
-export interface ParsedServerDefinition {
+export interface ParsedServerDefinition
+  extends Omit<ServerDefinition, "id" | "created_at" | "updated_at" | "revision"> {
   id?: string;
-  name: string;
-  description?: string;
-  docker_image_url?: string;
-  version?: string;
-  tags: string[];
-  status: ServerStatus;
-  is_public: boolean;
-  env_schema: EnvSchemaEntry[];
 }
 
 function hasControlCharacters(s: string): boolean {
@@ -53,6 +46,13 @@ const serverSchema = z.object({
     .optional(),
   status: z.enum(["active", "inactive", "deprecated"], { error: "must be active, inactive or deprecated" }).optional(),
   is_public: z.boolean({ error: "must be a boolean" }).optional(),
+  secret_scopes: z
+    .array(z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: "must match [A-Za-z0-9_.-]+" }), {
+      error: "must be an array of scope names",
+    })
+    .max(64)
+    .nullable()
+    .optional(),
 });
 
 /**
@@ -86,6 +86,7 @@ export function parseServerDefinition(input: unknown): ParsedServerDefinition {
   if (typeof d.description === "string") out.description = d.description;
   if (typeof d.docker_image_url === "string") out.docker_image_url = d.docker_image_url;
   if (typeof d.version === "string") out.version = d.version;
+  if (d.secret_scopes) out.secret_scopes = [...new Set(d.secret_scopes)];
   return out;
 }
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import type { InstantiateOverrides, Template } from "../engine/fleet-types.js";
+import type { InstantiateOverrides } from "../engine/fleet-types.js";
 import { FleetError, type FleetIssue, specInvalid } from "../errors.js";
-import type { EnvSchemaEntry } from "../model/types.js";
+import type { EnvSchemaEntry, Template } from "../model/types.js";
 import { containerStartRequestToWire } from "./container-request.js";
 import { parseEnvSchema } from "./env-schema.js";
 import { isRecord, reservedKeyIssues, zodIssues } from "./issues.js";

@@ -197,6 +197,20 @@ const replicas = z
   .min(1, { error: "must be an integer from 1 to 100" })
   .max(100, { error: "must be an integer from 1 to 100" });
 
+const toolPattern = z
+  .string({ error: "must be a tool name or glob pattern" })
+  .min(1, { error: "must not be empty" })
+  .max(200, { error: "must be at most 200 characters" });
+
+/** The tools an instance exposes through the gateway: `allow` globs (default all), then `deny` globs. */
+export const toolFilter = z.object(
+  {
+    allow: z.array(toolPattern, { error: "must be a list of tool name patterns" }).max(256).optional(),
+    deny: z.array(toolPattern, { error: "must be a list of tool name patterns" }).max(256).optional(),
+  },
+  { error: "must be an object {allow, deny} of tool name patterns" },
+);
+
 export const dockerWire = z.object({
   type: z.enum(["docker", "container"]),
   image,
@@ -211,11 +225,14 @@ export const dockerWire = z.object({
   restart_policy: restartPolicy.optional(),
   labels: labels.optional(),
   replicas: replicas.optional(),
+  /** Per-request timeout through the gateway, seconds (as url specs have). */
+  timeout: seconds(3600).optional(),
   user: z
     .string()
     .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/, { error: "must be user[:group]" })
     .optional(),
   read_only_root_filesystem: z.boolean({ error: "must be a boolean" }).optional(),
+  tools: toolFilter.optional(),
 });
 
 const endpoint = z
@@ -262,23 +279,63 @@ export const urlWire = z.object({
     (k) => (HEADER_NAME.test(k) ? undefined : "must be an HTTP header name"),
     headerValueError,
   ).optional(),
+  tools: toolFilter.optional(),
 });
 
-export const processWire = z.object({
-  type: z.literal("process"),
-  command,
-  args: args.optional(),
+/** A program name as a string (the ecosystem's `{"command": "npx", "args": [...]}`), or an argv array. */
+const processCommand = z.union(
+  [
+    z
+      .string({ error: "must be a program name or an array of strings" })
+      .min(1, { error: "must not be empty" })
+      .max(4096)
+      .refine((s) => !s.includes("\0"), { error: "must not contain NUL characters" }),
+    command,
+  ],
+  { error: "must be a program name (string) or an array of strings" },
+);
+
+export const processWire = z
+  .object({
+    type: z.literal("process"),
+    command: processCommand,
+    args: args.optional(),
+    environment: environment.optional(),
+    /** Alias of `environment` (the `mcpServers` configs' key). */
+    env: environment.optional(),
+    transport: transport.optional(),
+    port: port.optional(),
+    cwd: z
+      .string({ error: "must be a directory path" })
+      .min(1)
+      .max(4096)
+      .refine((s) => !s.includes("\0"), { error: "must not contain NUL" })
+      .optional(),
+    sandbox: z
+      .strictObject(
+        { network: z.boolean({ error: "must be true or false" }).optional() },
+        { error: "must be an object {network: boolean}" },
+      )
+      .optional(),
+    health_check: healthCheck.optional(),
+    /** Per-request timeout through the gateway, seconds (as url specs have). */
+    timeout: seconds(3600).optional(),
+    restart_policy: restartPolicy.optional(),
+    tools: toolFilter.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.env !== undefined && v.environment !== undefined)
+      ctx.addIssue({ code: "custom", message: "give env or environment (its alias), not both", path: ["env"] });
+  });
+
+/**
+ * The keys core reads from a document of an adopter's spec type (`environment` for secret refs and
+ * env schemas, `health_check` for probes), checked by the same rules as the built-ins.
+ */
+export const customCommonWire = z.object({
   environment: environment.optional(),
-  transport: transport.optional(),
-  port: port.optional(),
-  cwd: z
-    .string({ error: "must be a directory path" })
-    .min(1)
-    .max(4096)
-    .refine((s) => !s.includes("\0"), { error: "must not contain NUL" })
-    .optional(),
   health_check: healthCheck.optional(),
-  restart_policy: restartPolicy.optional(),
+  tools: toolFilter.optional(),
 });
 
 /** The built-in wire union (`container` is an alias of `docker`). */
@@ -289,3 +346,4 @@ export type UrlWire = z.infer<typeof urlWire>;
 export type ProcessWire = z.infer<typeof processWire>;
 export type HealthCheckWire = z.infer<typeof healthCheck>;
 export type VolumesWire = z.infer<typeof volumes>;
+export type ToolFilterWire = z.infer<typeof toolFilter>;

@@ -9,21 +9,56 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** Deepest nesting a stored document may have; deeper (or cyclic) input is refused, never stored. */
+export const MAX_DOCUMENT_DEPTH = 256;
+
+function notSerialisable(path: string[], why: string): FleetError {
+  const at = path.join(".");
+  return new FleetError("SPEC_INVALID", `document is not JSON-serialisable at ${at || "(root)"}: ${why}`, {
+    path: at,
+    isRetryable: false,
+  });
+}
+
 /**
  * Detaches caller-owned input from the store (the caller may keep mutating its object): copies and
  * freezes every unfrozen object, and shares frozen subtrees as they are (they are immutable
  * already, typically the previous revision's), so an update costs what changed, not the document.
+ * Throws `SPEC_INVALID` (nothing is stored) for what JSON cannot hold: BigInt, functions, symbols,
+ * non-finite numbers, and nesting past `MAX_DOCUMENT_DEPTH` (which is also how a cycle ends).
  */
-export function own<T>(value: T): T {
+export function own<T>(value: T, path: string[] = []): T {
+  switch (typeof value) {
+    case "bigint":
+    case "function":
+    case "symbol":
+      throw notSerialisable(path, `a ${typeof value} has no JSON form`);
+    case "number":
+      if (!Number.isFinite(value)) throw notSerialisable(path, `${String(value)} has no JSON form`);
+      return value;
+  }
   if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
-  if (Array.isArray(value)) return Object.freeze(value.map(own)) as T;
+  if (path.length >= MAX_DOCUMENT_DEPTH) {
+    throw notSerialisable(path.slice(0, 8).concat("…"), `nested deeper than ${MAX_DOCUMENT_DEPTH} levels (or cyclic)`);
+  }
+  if (Array.isArray(value)) return Object.freeze(value.map((v, i) => own(v, [...path, String(i)]))) as T;
   if (value instanceof Date) return Object.freeze(new Date(value.getTime())) as T;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
     const v = (value as Record<string, unknown>)[key];
-    if (v !== undefined) out[key] = own(v);
+    if (v !== undefined) out[key] = own(v, [...path, key]);
   }
   return Object.freeze(out) as T;
+}
+
+/** A validated change not applied yet: durable stores persist `docsAfter()` first, then `apply()`. */
+export interface Staged<T, R> {
+  result: R;
+  /** False when nothing changes (deleting an absent document). */
+  changed: boolean;
+  /** The collection's documents as they will be after `apply()`. */
+  docsAfter(): T[];
+  apply(): R;
 }
 
 /**
@@ -73,6 +108,19 @@ export class DocumentTable<T extends Revisioned> {
   }
 
   create(doc: Omit<T, "revision">): T {
+    return this.stageCreate(doc).apply();
+  }
+
+  update(doc: T): T {
+    return this.stageUpdate(doc).apply();
+  }
+
+  delete(id: string, expectedRevision?: number): boolean {
+    return this.stageDelete(id, expectedRevision).apply();
+  }
+
+  /** Checks and copies a create without changing anything. */
+  stageCreate(doc: Omit<T, "revision">): Staged<T, T> {
     if (typeof doc?.id !== "string" || doc.id === "") {
       throw new FleetError("SPEC_INVALID", `${this.kind} id must be a non-empty string`, { path: "id" });
     }
@@ -83,13 +131,10 @@ export class DocumentTable<T extends Revisioned> {
       });
     }
     const stored = own({ ...doc, revision: 1 } as T);
-    this.docs.set(stored.id, stored);
-    this.index(undefined, stored);
-    this.notify({ type: "put", id: stored.id, doc: stored });
-    return stored;
+    return this.staged(stored.id, undefined, stored, stored);
   }
 
-  update(doc: T): T {
+  stageUpdate(doc: T): Staged<T, T> {
     const current = this.docs.get(doc.id);
     if (!current)
       throw new FleetError("NOT_FOUND", `${this.kind} ${doc.id} not found`, { path: "id", isRetryable: false });
@@ -101,25 +146,50 @@ export class DocumentTable<T extends Revisioned> {
       );
     }
     const stored = own({ ...doc, revision: current.revision + 1 });
-    this.docs.set(stored.id, stored);
-    this.index(current, stored);
-    this.notify({ type: "put", id: stored.id, doc: stored });
-    return stored;
+    return this.staged(stored.id, current, stored, stored);
   }
 
-  delete(id: string, expectedRevision?: number): boolean {
+  stageDelete(id: string, expectedRevision?: number): Staged<T, boolean> {
     const current = this.docs.get(id);
-    if (!current) return false;
+    if (!current) {
+      return { result: false, changed: false, docsAfter: () => this.values(), apply: () => false };
+    }
     if (expectedRevision !== undefined && current.revision !== expectedRevision) {
       throw new FleetError("CONFLICT", `${this.kind} ${id} was changed concurrently`, {
         path: "revision",
         details: { expected: expectedRevision, actual: current.revision },
       });
     }
-    this.docs.delete(id);
-    this.index(current, undefined);
-    this.notify({ type: "delete", id });
-    return true;
+    return this.staged(id, current, undefined, true);
+  }
+
+  private staged<R>(id: string, prev: T | undefined, next: T | undefined, result: R): Staged<T, R> {
+    let applied = false;
+    return {
+      result,
+      changed: true,
+      docsAfter: () => {
+        const out: T[] = [];
+        for (const d of this.docs.values()) {
+          if (d.id !== id) out.push(d);
+          else if (next) out.push(next);
+        }
+        if (!prev && next) out.push(next);
+        return out;
+      },
+      apply: () => {
+        if (applied) return result;
+        applied = true;
+        if (this.docs.get(id) !== prev) {
+          throw new FleetError("CONFLICT", `${this.kind} ${id} changed while a write was staged`, { path: "revision" });
+        }
+        if (next) this.docs.set(id, next);
+        else this.docs.delete(id);
+        this.index(prev, next);
+        this.notify(next ? { type: "put", id, doc: next } : { type: "delete", id });
+        return result;
+      },
+    };
   }
 
   /** Replaces the whole content (file store reload); emits changes for what differs. */

@@ -2,19 +2,51 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FleetError } from "../errors.js";
 import type { DeployRequest, ObservedInstance, RuntimeBackend } from "../plugins/runtime.js";
+import { type DeployRequestOptions, deployRequest } from "./deploy-request.js";
 
 export interface RuntimeConformanceOptions {
   /**
-   * A request the runtime can really run for `id`. Variant "b" must differ in spec hash (e.g. one more
-   * environment variable) so the suite can check replacement.
+   * A wire `json_spec` the runtime can really run (what `instances.create` takes). The suite builds
+   * each request with `deployRequest(spec, { id, specTypes })`; variant "b" adds the environment
+   * variable `MCPFLEET_CONFORMANCE_VARIANT=b` (a different spec hash). Give this or `request`.
    */
-  request: (id: string, variant: "a" | "b") => DeployRequest;
+  spec?: Record<string, unknown>;
+  /** The adopter's spec types for `spec` / `crashingSpec`, as given to `createFleet({ specTypes })`. */
+  specTypes?: DeployRequestOptions["specTypes"];
+  /** A wire spec whose instance exits on its own soon after start (crash detection). Optional. */
+  crashingSpec?: Record<string, unknown>;
+  /**
+   * A request the runtime can really run for `id`, when `spec` does not fit (build it with
+   * `deployRequest`). Variant "b" must differ in spec hash (e.g. one more environment variable).
+   */
+  request?: (id: string, variant: "a" | "b") => DeployRequest;
   /** A request whose instance exits on its own soon after start (crash detection). Optional. */
   crashingRequest?: (id: string) => DeployRequest;
   /** How long to wait for `running` / `exited` (default 30 s). */
   readyTimeoutMs?: number;
   /** Extra tests, with access to the runtime. */
   additionalTests?: (get: () => RuntimeBackend) => void;
+}
+
+function requestsOf(options: RuntimeConformanceOptions): {
+  request: (id: string, variant: "a" | "b") => DeployRequest;
+  crashingRequest?: (id: string) => DeployRequest;
+} {
+  const { spec, crashingSpec, specTypes } = options;
+  const build = (wire: Record<string, unknown>, id: string) => deployRequest(wire, { id, specTypes });
+  let request = options.request;
+  if (!request && spec) {
+    request = (id, variant) => {
+      if (variant === "a") return build(spec, id);
+      const environment = { ...((spec.environment as Record<string, unknown>) ?? {}) };
+      environment.MCPFLEET_CONFORMANCE_VARIANT = "b";
+      return build({ ...spec, environment }, id);
+    };
+  }
+  if (!request) throw new Error("runtimeConformance: give options.spec (a json_spec) or options.request");
+  const crashingRequest =
+    options.crashingRequest ?? (crashingSpec ? (id: string) => build(crashingSpec, id) : undefined);
+  return crashingRequest ? { request, crashingRequest } : { request };
 }
 
 type Factory = () =>
@@ -33,9 +65,10 @@ async function until(fn: () => Promise<boolean>, timeoutMs: number, what: string
 
 /**
  * The RuntimeBackend v1 contract. Three lines in an adapter's test file:
- * `runtimeConformance("podman", () => podmanRuntime(opts), { request: (id, v) => ... })`.
+ * `runtimeConformance("podman", () => podmanRuntime(opts), { spec: { type: "docker", image: "..." } })`.
  */
-export function runtimeConformance(name: string, factory: Factory, options: RuntimeConformanceOptions): void {
+export function runtimeConformance(name: string, factory: Factory, conformance: RuntimeConformanceOptions): void {
+  const options = { ...conformance, ...requestsOf(conformance) };
   const timeout = options.readyTimeoutMs ?? 30_000;
   const testTimeout = timeout + 15_000;
   describe(`RuntimeBackend conformance: ${name}`, () => {

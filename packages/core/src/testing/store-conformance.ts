@@ -1,64 +1,21 @@
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FleetError } from "../errors.js";
-import type { Instance, ServerDefinition } from "../model/types.js";
+import type { FleetError } from "../errors.js";
 import type { FleetStore } from "../plugins/store.js";
+import { keysConformance } from "./store-keys-conformance.js";
+import { type LeaseCapability, leasesConformance } from "./store-leases-conformance.js";
+import { type QueryCapability, queryConformance } from "./store-query-conformance.js";
+import { recordsConformance } from "./store-records-conformance.js";
+import { codeOf, sampleApiKey, sampleInstance, sampleRecord, sampleServer, sampleTemplate } from "./store-samples.js";
+import { templatesConformance } from "./store-templates-conformance.js";
 
-export interface StoreConformanceOptions {
+export { sampleApiKey, sampleInstance, sampleRecord, sampleServer, sampleTemplate } from "./store-samples.js";
+
+export interface StoreConformanceOptions extends QueryCapability, Omit<LeaseCapability, "reopen"> {
   /** Opens a second handle on the same data (durable stores): checks that writes survive and are shared. */
   reopen?: () => FleetStore | Promise<FleetStore>;
 }
 
 type Factory = () => FleetStore | Promise<FleetStore>;
-
-export function sampleInstance(overrides: Partial<Instance> = {}): Omit<Instance, "revision"> {
-  const now = new Date().toISOString();
-  return {
-    id: randomUUID(),
-    name: `inst-${randomUUID().slice(0, 8)}`,
-    server_spec_id: null,
-    json_spec: { type: "docker", image: "mcp/filesystem:latest", port: 8001, environment: { A: "1" } },
-    status: "pending",
-    status_reason: null,
-    desired_state: "running",
-    generation: 1,
-    observed_generation: 0,
-    spec_hash: "abc",
-    endpoint: null,
-    observed_by: null,
-    restart_count: 0,
-    created_at: now,
-    updated_at: now,
-    ...overrides,
-  };
-}
-
-export function sampleServer(overrides: Partial<ServerDefinition> = {}): Omit<ServerDefinition, "revision"> {
-  const now = new Date().toISOString();
-  return {
-    id: randomUUID(),
-    name: `srv-${randomUUID().slice(0, 8)}`,
-    description: "test server",
-    docker_image_url: "mcp/filesystem:latest",
-    tags: [],
-    status: "active",
-    is_public: false,
-    env_schema: [{ name: "A", type: "string", required: true, secret: false }],
-    created_at: now,
-    updated_at: now,
-    ...overrides,
-  };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    expect(FleetError.isInstance(err), `expected a FleetError, got ${String(err)}`).toBe(true);
-    return (err as FleetError).code;
-  }
-}
 
 /** The FleetStore v1 contract: optimistic concurrency, isolation of returned documents, durability. */
 export function storeConformance(name: string, factory: Factory, options: StoreConformanceOptions = {}): void {
@@ -157,11 +114,39 @@ export function storeConformance(name: string, factory: Factory, options: StoreC
       expect(changes).toEqual([`put:${doc.id}`, `put:${doc.id}`, `delete:${doc.id}`]);
     });
 
+    it("refuses a document JSON cannot hold (BigInt, cycle) and changes nothing", async () => {
+      const before = (await store.instances.list()).length;
+      const big = sampleInstance({ json_spec: { type: "docker", image: "x", port: 1, n: BigInt(1) } });
+      expect(await codeOf(store.instances.create(big))).toBeDefined();
+      const cyclic: Record<string, unknown> = { type: "docker", image: "x", port: 1 };
+      cyclic.self = cyclic;
+      const cyc = sampleInstance({ json_spec: cyclic });
+      expect(await codeOf(store.instances.create(cyc))).toBeDefined();
+      expect(await store.instances.get(big.id)).toBeUndefined();
+      expect(await store.instances.get(cyc.id)).toBeUndefined();
+      expect(await store.instances.list()).toHaveLength(before);
+      const created = await store.instances.create(sampleInstance());
+      expect(
+        await codeOf(store.instances.update({ ...created, json_spec: { type: "docker", n: BigInt(2) } })),
+      ).toBeDefined();
+      expect(await store.instances.get(created.id)).toEqual(created);
+      // the store keeps working afterwards
+      const next = await store.instances.update({ ...created, status: "provisioning" });
+      expect(next.revision).toBe(2);
+      expect(await store.instances.list()).toHaveLength(before + 1);
+    });
+
     it("honours an aborted signal", async () => {
       const ctrl = new AbortController();
       ctrl.abort();
       expect(await codeOf(store.instances.list({ signal: ctrl.signal }))).toBe("ABORTED");
     });
+
+    queryConformance(() => store, options);
+    templatesConformance(() => store, options);
+    leasesConformance(() => store, options);
+    keysConformance(() => store, options);
+    recordsConformance(() => store, options);
 
     it("writes survive reopening and are visible to a second handle (durable stores)", async (t) => {
       if (!options.reopen) {
@@ -175,6 +160,19 @@ export function storeConformance(name: string, factory: Factory, options: StoreC
         const moved = await other.instances.update({ ...doc, status: "running" });
         expect((await store.instances.get(doc.id))?.revision).toBe(moved.revision);
         expect(await codeOf(store.instances.update({ ...doc, status: "failed" }))).toBe("CONFLICT");
+        if (store.templates) {
+          const tpl = await store.templates.create(sampleTemplate());
+          expect(await other.templates?.get(tpl.id)).toEqual(tpl);
+        }
+        if (store.keys) {
+          const key = await store.keys.create(sampleApiKey());
+          const revoked = await other.keys!.update({ ...key, revoked_at: new Date().toISOString() });
+          expect(await store.keys.get(key.id)).toEqual(revoked);
+        }
+        if (store.records) {
+          const rec = await store.records.create(sampleRecord());
+          expect(await other.records?.get(rec.id)).toEqual(rec);
+        }
       } finally {
         await other.close();
       }

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -8,10 +8,33 @@ import { sampleInstance, storeConformance } from "../../src/testing/index.js";
 
 const dir = () => mkdtempSync(join(tmpdir(), "mcpfleet-store-"));
 
-storeConformance("memoryStore", () => memoryStore());
+storeConformance("memoryStore", () => memoryStore(), {
+  query: true,
+  templates: true,
+  leases: true,
+  keys: true,
+  records: true,
+});
 
 const shared = join(dir(), "fleet.json");
-storeConformance("fileStore", () => fileStore({ path: shared }), { reopen: () => fileStore({ path: shared }) });
+storeConformance("fileStore", () => fileStore({ path: shared, leases: true }), {
+  reopen: () => fileStore({ path: shared, leases: true }),
+  query: true,
+  templates: true,
+  leases: true,
+  keys: true,
+  records: true,
+});
+
+const plain = join(dir(), "fleet.json");
+storeConformance("fileStore without leases (the default)", () => fileStore({ path: plain }), {
+  reopen: () => fileStore({ path: plain }),
+  query: true,
+  templates: true,
+  leases: false,
+  keys: true,
+  records: true,
+});
 
 describe("fileStore durability", () => {
   it("a crash mid-write (temp file left behind) keeps the previous state readable", async () => {
@@ -27,6 +50,26 @@ describe("fileStore durability", () => {
     await again.instances.update({ ...doc, status: "running" });
     expect(readdirSync(d).filter((f) => f.endsWith(".json"))).toEqual(["fleet.json"]);
     await again.close();
+  });
+
+  it("a write that cannot be serialised changes nothing and leaves no temp file", async () => {
+    const d = dir();
+    const path = join(d, "fleet.json");
+    const store = fileStore({ path });
+    const doc = await store.instances.create(sampleInstance({ name: "kept" }));
+    const before = readFileSync(path, "utf8");
+    // a frozen subtree is shared as-is by the table, so only the serialiser can refuse it
+    const poison = Object.freeze({ type: "docker", n: BigInt(1) });
+    const err = await store.instances.update({ ...doc, json_spec: poison }).catch((e) => e);
+    expect(err.code).toBe("SPEC_INVALID");
+    expect(await store.instances.get(doc.id)).toEqual(doc);
+    expect(readFileSync(path, "utf8")).toBe(before);
+    expect(readdirSync(d).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    const other = fileStore({ path });
+    expect(await other.instances.get(doc.id)).toEqual(doc);
+    expect((await store.instances.update({ ...doc, status: "running" })).revision).toBe(2);
+    await other.close();
+    await store.close();
   });
 
   it("an unreadable file is an error, never a silently empty store", async () => {

@@ -70,6 +70,7 @@ describe("secret values never leak", () => {
     const inst = await h.fleet.instances.create({
       name: "missing",
       json_spec: dockerSpec({ environment: { API_KEY: "secret_ref:instance_123:API_KEY" } }),
+      secret_scopes: ["instance_123"], // the seed's scope, granted as an admin would
     });
     await h.fleet.instances.waitFor(inst.id, "failed");
     const failed = await h.fleet.instances.get(inst.id);

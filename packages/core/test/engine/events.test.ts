@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createEvent, memoryBus, memoryRuntime, memoryStore } from "../../src/index.js";
+import { sampleInstance } from "../../src/testing/index.js";
 import { dockerSpec, eventually, type Harness, harness } from "./harness.js";
 
 const open: Harness[] = [];
@@ -85,9 +86,9 @@ describe("events: duplicates, reordering, api + worker", () => {
     expect(rt2.totalDeploys).toBeGreaterThan(0);
   });
 
-  it("a dead worker's unfinished claim is taken over after claimTtlMs; a fresh one is left alone", async () => {
+  it("a dead worker's unfinished claim is taken over after claimTtlMs; a fresh one is left alone (store without leases)", async () => {
     const bus = memoryBus();
-    const store = memoryStore();
+    const { leases: _leases, ...store } = memoryStore();
     const api = await harness({ bus, store, role: "api" });
     open.push(api);
     const stale = await api.fleet.instances.create({ name: "stale", json_spec: dockerSpec() });
@@ -109,4 +110,86 @@ describe("events: duplicates, reordering, api + worker", () => {
     expect((await api.fleet.instances.get(fresh.id)).status).toBe("provisioning");
     expect(w2.runtime.deployCount(fresh.id)).toBe(0);
   });
+
+  it("leases: a dead worker's expired lease is taken over with a higher token; a live one is left alone", async () => {
+    const bus = memoryBus();
+    const store = memoryStore();
+    const api = await harness({ bus, store, role: "api" });
+    open.push(api);
+    const stale = await api.fleet.instances.create({ name: "stale", json_spec: dockerSpec() });
+    const fresh = await api.fleet.instances.create({ name: "fresh", json_spec: dockerSpec() });
+    // worker w1 leased both and moved them to provisioning, then died: one lease expired, one is live
+    const w1Leases = {
+      [stale.id]: (await store.leases!.acquire(stale.id, "w1", 1))!,
+      [fresh.id]: (await store.leases!.acquire(fresh.id, "w1", 600_000))!,
+    };
+    for (const id of [stale.id, fresh.id]) {
+      const cur = (await store.instances.get(id))!;
+      await store.instances.update(
+        { ...cur, status: "provisioning", observed_by: "w1" },
+        { fence: { key: id, token: w1Leases[id]!.token } },
+      );
+    }
+    await waitUntil(async () => !(await store.leases!.list()).find((l) => l.key === stale.id)?.live);
+    const w2 = await harness({ bus, store, role: "worker", workerId: "w2", reconciler: { leaseTtlMs: 30_000 } });
+    open.push(w2);
+    await w2.fleet.resync();
+    const took = await api.fleet.instances.waitFor(stale.id, "running");
+    expect(took.observed_by).toBe("w2");
+    const leases = await store.leases!.list();
+    expect(leases.find((l) => l.key === stale.id)).toMatchObject({
+      holder: "w2",
+      token: w1Leases[stale.id]!.token + 1,
+    });
+    expect(leases.find((l) => l.key === fresh.id)).toMatchObject({ holder: "w1", live: true });
+    expect((await api.fleet.instances.get(fresh.id)).status).toBe("provisioning");
+    expect(w2.runtime.deployCount(fresh.id)).toBe(0);
+    // w1's late write with its old token is refused and changes nothing
+    const cur = (await store.instances.get(stale.id))!;
+    await expect(
+      store.instances.update(
+        { ...cur, status: "failed" },
+        { fence: { key: stale.id, token: w1Leases[stale.id]!.token } },
+      ),
+    ).rejects.toMatchObject({ code: "FENCED" });
+    expect((await store.instances.get(stale.id))?.revision).toBe(cur.revision);
+  });
 });
+
+describe("resync paging", () => {
+  it("a resync pass reads pages through query, never the whole collection through list()", async () => {
+    const bus = memoryBus();
+    const base = memoryStore();
+    let pages = 0;
+    let listing = false;
+    const instances = {
+      ...base.instances,
+      list: async (o?: Parameters<typeof base.instances.list>[0]) => {
+        if (listing) throw new Error("resync must not load every document");
+        return base.instances.list(o);
+      },
+      query: async (...a: Parameters<NonNullable<typeof base.instances.query>>) => {
+        if (listing) pages++;
+        return base.instances.query!(...a);
+      },
+    };
+    const store = { ...base, instances };
+    const api = await harness({ bus, store, role: "api" });
+    open.push(api);
+    for (let i = 0; i < 1100; i++) await base.instances.create(sampleInstance({ name: `p-${i}` }));
+    const w = await harness({ bus, store, role: "worker", workerId: "w1" });
+    open.push(w);
+    listing = true;
+    await w.fleet.resync();
+    listing = false;
+    expect(pages).toBe(3); // 500 + 500 + 100
+  });
+});
+
+async function waitUntil(pred: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

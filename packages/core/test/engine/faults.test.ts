@@ -65,7 +65,7 @@ describe("fault injection through the memory runtime", () => {
       if (i <= 3) await eventually(() => h!.runtime.deployCount(inst.id) === i + 1, 5000, `restart ${i}`);
     }
     const failed = await h.fleet.instances.waitFor(inst.id, "failed", { timeoutMs: 5000 });
-    expect(failed.status_reason).toMatch(/crash loop: restarted 3 times; last: OOMKilled/);
+    expect(failed.status_reason).toMatch(/crash loop: 4 failures in a row \(3 restarts\); last: OOMKilled/);
     expect(h.runtime.deployCount(inst.id)).toBe(4);
   });
 

@@ -4,6 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { memorySecrets } from "../../src/index.js";
 import { type Harness, harness } from "./harness.js";
 
+/** The test servers listen on loopback: allowed explicitly (refused by default). */
+const LOOPBACK = { allow: ["loopback"] };
 const TOKEN = "tok-canary-1b2c";
 let h: Harness | undefined;
 let server: Server;
@@ -30,7 +32,7 @@ afterEach(async () => {
 
 describe("url instances", () => {
   it("are health-checked, become running, and only the gateway connection carries the token", async () => {
-    h = await harness({ health: { defaultIntervalMs: 20, defaultRetries: 2 } });
+    h = await harness({ health: { defaultIntervalMs: 20, defaultRetries: 2 }, endpointPolicy: LOOPBACK });
     const inst = await h.fleet.instances.create({
       name: "remote",
       json_spec: {
@@ -56,7 +58,7 @@ describe("url instances", () => {
   });
 
   it("readiness is detected by fast polling, not a full interval", async () => {
-    h = await harness();
+    h = await harness({ endpointPolicy: LOOPBACK });
     const inst = await h.fleet.instances.create({
       name: "fast",
       json_spec: { type: "url", endpoint: `${base}/mcp`, health_check: { path: "/health", interval: 3600 } },
@@ -65,7 +67,7 @@ describe("url instances", () => {
   });
 
   it("a missing token secret fails the instance naming the ref", async () => {
-    h = await harness({ secrets: memorySecrets() });
+    h = await harness({ secrets: memorySecrets(), endpointPolicy: LOOPBACK });
     const inst = await h.fleet.instances.create({
       name: "notoken",
       json_spec: {
@@ -73,13 +75,14 @@ describe("url instances", () => {
         endpoint: `${base}/mcp`,
         authentication: { type: "bearer", token: "secret_ref:instance_123:AUTH_TOKEN" },
       },
+      secret_scopes: ["instance_123"],
     });
     await h.fleet.instances.waitFor(inst.id, "failed");
     expect((await h.fleet.instances.get(inst.id)).status_reason).toMatch(/secret_ref:instance_123:AUTH_TOKEN/);
   });
 
   it("link-local and cloud-metadata endpoints are refused by default", async () => {
-    h = await harness();
+    h = await harness({ endpointPolicy: LOOPBACK });
     const err = await h.fleet.instances
       .create({ name: "ssrf", json_spec: { type: "url", endpoint: "http://169.254.169.254/latest/meta-data" } })
       .catch((e) => e);

@@ -6,12 +6,12 @@ import {
   parseSecretRef,
   parseServerDefinition,
   parseTemplate,
-  specHash,
-  stableStringify,
   validateEnvironment,
 } from "@mcpfleet/core";
+import { specHash } from "@mcpfleet/core/adapter";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { stableStringify } from "../../src/util/stable-json.js";
 import { SEED_FILES, seed } from "./seeds.js";
 
 /** Runs fn; anything thrown must be a FleetError (never a TypeError or RangeError). */

@@ -95,7 +95,8 @@ describe("parseInstanceSpec: bad input lists every issue", () => {
       ["headers.Bad Header"],
     ],
     ["process no command", { type: "process" }, ["command"]],
-    ["process command string", { type: "process", command: "node server.js" }, ["command"]],
+    ["process command of a wrong type", { type: "process", command: 42 }, ["command"]],
+    ["process empty command string", { type: "process", command: "" }, ["command"]],
   ];
 
   it.each(cases)("%s", (_name, input, expected) => {
