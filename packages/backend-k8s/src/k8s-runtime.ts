@@ -8,9 +8,8 @@ import {
   type ObservedInstance,
   type RuntimeBackend,
   type RuntimeEvent,
-  silentLogger,
-  throwIfAborted,
 } from "@mcpfleet/core";
+import { adapterLogger, backoffDelay, noInstance, runtimeClosed, sleep, throwIfAborted } from "@mcpfleet/core/adapter";
 import { isNotFound, toK8sError } from "./api-errors.js";
 import { callOptions, type K8sClients, makeClients } from "./client.js";
 import { loadKubeConfig } from "./kubeconfig.js";
@@ -29,34 +28,20 @@ export interface KubernetesRuntime extends RuntimeBackend {
   watch(options?: CallOptions): AsyncIterable<RuntimeEvent>;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new FleetError("ABORTED", `${ADAPTER} operation aborted`));
-    };
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener("abort", onAbort, { once: true });
-  });
-
 /**
  * Instances as Kubernetes workloads: per instance a Deployment, a Secret owned by it, a ClusterIP
  * Service and optionally an Ingress and a NetworkPolicy, all written with server-side apply.
  */
 export function kubernetesRuntime(options: KubernetesRuntimeOptions = {}): KubernetesRuntime {
   const opts = parseOptions(options);
-  const logger = (options.logger ?? silentLogger()).child({ adapter: "backend-k8s" });
+  const logger = adapterLogger(options.logger, { adapter: "backend-k8s" });
   let clients: K8sClients | undefined;
   let ns: string | undefined = opts.namespace;
   let closed = false;
   const watchers = new Set<() => void>();
 
   const connect = (): K8sClients => {
-    if (closed) throw new FleetError("CLOSED", `${ADAPTER} runtime is closed`);
+    if (closed) throw runtimeClosed("backend-k8s");
     if (!clients) {
       const loaded = loadKubeConfig(
         {
@@ -223,13 +208,11 @@ export function kubernetesRuntime(options: KubernetesRuntimeOptions = {}): Kuber
       await removeObject(`secret ${name}`, () => c.core.deleteNamespacedSecret(ref, o));
       const deadline = Date.now() + (opts.removeTimeoutMs ?? 60_000);
       for (const k of pending) {
-        let delay = 20;
-        while (await exists(k.read, `${k.what} ${name}`)) {
+        for (let attempt = 0; await exists(k.read, `${k.what} ${name}`); attempt++) {
           if (Date.now() > deadline) {
             throw new FleetError("TIMEOUT", `${ADAPTER} ${k.what} ${name} still terminating`, { isRetryable: true });
           }
-          await sleep(delay, call.signal);
-          delay = Math.min(delay * 2, 500);
+          await sleep(backoffDelay(attempt, { baseMs: 20, maxMs: 500, jitter: "none" }), call.signal);
         }
       }
       if (existing) logger.info({ instanceId, name }, "removed");
@@ -270,7 +253,7 @@ export function kubernetesRuntime(options: KubernetesRuntimeOptions = {}): Kuber
         throwIfAborted(logOpts.signal);
         const c = connect();
         const dep = await readDeployment(c, instanceId, logOpts.signal);
-        if (!dep) throw new FleetError("NOT_FOUND", `${ADAPTER} no instance ${instanceId}`, { path: "id" });
+        if (!dep) throw noInstance("backend-k8s", instanceId);
         const pods = (await ownedPods(c, instanceSelector(instanceId), logOpts.signal))
           .filter((p) => !p.metadata?.deletionTimestamp)
           .sort((a, b) => {

@@ -1,8 +1,9 @@
 import type { KubeConfig } from "@kubernetes/client-node";
-import { FleetError, type Logger } from "@mcpfleet/core";
+import type { Logger } from "@mcpfleet/core";
+import { adapterTag, optionsError, parseOptions as parseAdapterOptions } from "@mcpfleet/core/adapter";
 import { z } from "zod";
 
-const ADAPTER = "[mcpfleet/backend-k8s]";
+const ADAPTER = adapterTag("backend-k8s");
 
 /** Inputs an endpoint resolver gets; returns the URL the gateway should call. */
 export interface EndpointContext {
@@ -77,28 +78,12 @@ export interface KubernetesRuntimeOptions extends KubernetesRuntimeSchemaOptions
 export function parseOptions(options: KubernetesRuntimeOptions): KubernetesRuntimeSchemaOptions {
   const { kubeConfig, endpointResolver, logger, ...rest } = options ?? {};
   if (kubeConfig !== undefined && (typeof kubeConfig !== "object" || typeof kubeConfig.makeApiClient !== "function")) {
-    throw new FleetError("OPTIONS_INVALID", `${ADAPTER} option "kubeConfig" must be a KubeConfig`, {
-      path: "kubeConfig",
-      isRetryable: false,
-    });
+    throw optionsError("backend-k8s", "kubeConfig", "must be a KubeConfig");
   }
   if (endpointResolver !== undefined && typeof endpointResolver !== "function") {
-    throw new FleetError("OPTIONS_INVALID", `${ADAPTER} option "endpointResolver" must be a function`, {
-      path: "endpointResolver",
-      isRetryable: false,
-    });
+    throw optionsError("backend-k8s", "endpointResolver", "must be a function");
   }
-  const parsed = optionsSchema.safeParse(rest);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(root)", message: i.message }));
-    const first = issues[0];
-    throw new FleetError("OPTIONS_INVALID", `${ADAPTER} option "${first?.path}" ${first?.message}`, {
-      path: first?.path,
-      issues,
-      isRetryable: false,
-    });
-  }
-  return parsed.data;
+  return parseAdapterOptions("backend-k8s", optionsSchema, rest);
 }
 
 export { ADAPTER };

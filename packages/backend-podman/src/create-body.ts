@@ -11,6 +11,8 @@ export interface ContainerPlan {
   /** Absent for stdio containers (nothing is published). */
   containerPort?: number;
   hostPort?: number;
+  /** The host IP the port is published on. */
+  hostIp: string;
   network: string;
   memoryBytes: number;
   nanoCpus: number;
@@ -38,7 +40,7 @@ export function libpodCreateBody(plan: ContainerPlan): Record<string, unknown> {
     env: plan.env,
     ...(plan.cmd ? { command: plan.cmd } : {}),
     portmappings: plan.containerPort
-      ? [{ host_ip: "127.0.0.1", container_port: plan.containerPort, host_port: plan.hostPort ?? 0, protocol: "tcp" }]
+      ? [{ host_ip: plan.hostIp, container_port: plan.containerPort, host_port: plan.hostPort ?? 0, protocol: "tcp" }]
       : [],
     netns: { nsmode: "bridge" },
     Networks: { [plan.network]: {} },
@@ -89,7 +91,7 @@ export function compatCreateOptions(plan: ContainerPlan): Dockerode.ContainerCre
     StdinOnce: false,
     HostConfig: {
       ...(port
-        ? { PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: plan.hostPort ? String(plan.hostPort) : "" }] } }
+        ? { PortBindings: { [port]: [{ HostIp: plan.hostIp, HostPort: plan.hostPort ? String(plan.hostPort) : "" }] } }
         : {}),
       NetworkMode: plan.network,
       Memory: plan.memoryBytes,

@@ -1,4 +1,5 @@
-import { FleetError, type Logger, throwIfAborted } from "@mcpfleet/core";
+import { FleetError, type Logger } from "@mcpfleet/core";
+import { throwIfAborted } from "@mcpfleet/core/adapter";
 import type Dockerode from "dockerode";
 import { engineMessage, isGone, statusOf } from "./engine.js";
 import { LABEL, secretPrefix } from "./naming.js";

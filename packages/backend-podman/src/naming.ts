@@ -9,6 +9,14 @@ export const LABEL = {
   endpointPath: "mcpfleet.endpoint-path",
   containerPort: "mcpfleet.container-port",
   secrets: "mcpfleet.secrets",
+  /** Index of the copy (`0..replicas-1`); absent on containers made before replicas (copy 0). */
+  replica: "mcpfleet.replica",
+  /** How many copies the deploy that made this container asked for. */
+  replicas: "mcpfleet.replicas",
+  /** Hash of what every copy shares (the spec without `replicas`): equal means scaling keeps the container. */
+  template: "mcpfleet.template-hash",
+  /** The host IP the container's port is published on (`publishHost`): another value means the option changed. */
+  publishHost: "mcpfleet.publish-host",
 } as const;
 
 function shortHash(value: string, length = 8): string {
@@ -24,6 +32,17 @@ export function containerName(owner: string, instanceId: string): string {
   const base = `${owner}-${clean}`;
   if (clean === instanceId && base.length <= 120) return base;
   return `${base.slice(0, 110)}-${shortHash(instanceId)}`;
+}
+
+/**
+ * Name of copy `replica` of an instance: copy 0 keeps `containerName` (so a one-copy instance is
+ * named as before replicas), copy i > 0 gets `-r<i>-<hash of id and index>` (the hash keeps another
+ * instance whose id ends in `-r<i>` from ever holding the same name).
+ */
+export function replicaName(owner: string, instanceId: string, replica: number): string {
+  const base = containerName(owner, instanceId);
+  if (replica === 0) return base;
+  return `${base.slice(0, 110)}-r${replica}-${shortHash(`${instanceId}\n${replica}`)}`;
 }
 
 /** Podman caps secret names at 64 characters of [a-zA-Z0-9-_.], alphanumeric at both ends. */

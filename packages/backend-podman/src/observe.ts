@@ -23,9 +23,13 @@ function phaseOf(status: string | undefined): ObservedPhase {
   }
 }
 
-function endpointFrom(labels: Record<string, string>, hostPort: string | number | undefined): string | undefined {
+function endpointFrom(
+  labels: Record<string, string>,
+  hostPort: string | number | undefined,
+  endpointHost: string,
+): string | undefined {
   if (hostPort === undefined || hostPort === "" || hostPort === 0) return undefined;
-  return `http://127.0.0.1:${hostPort}${labels[LABEL.endpointPath] ?? "/mcp"}`;
+  return `http://${endpointHost}:${hostPort}${labels[LABEL.endpointPath] ?? "/mcp"}`;
 }
 
 function common(
@@ -41,14 +45,14 @@ function common(
   };
 }
 
-/** From `GET /containers/{id}/json`. */
-export function observeInspect(info: Dockerode.ContainerInspectInfo): ObservedInstance {
+/** From `GET /containers/{id}/json`; endpoints carry `endpointHost` (the advertised address). */
+export function observeInspect(info: Dockerode.ContainerInspectInfo, endpointHost = "127.0.0.1"): ObservedInstance {
   const labels = info.Config?.Labels ?? {};
   const phase = phaseOf(info.State?.Status);
   const port = labels[LABEL.containerPort];
   const binding = port ? info.NetworkSettings?.Ports?.[`${port}/tcp`]?.[0] : undefined;
   const out: ObservedInstance = { ...common(labels), phase };
-  const endpoint = phase === "running" ? endpointFrom(labels, binding?.HostPort) : undefined;
+  const endpoint = phase === "running" ? endpointFrom(labels, binding?.HostPort, endpointHost) : undefined;
   if (endpoint) out.endpoint = endpoint;
   if (info.State?.StartedAt && !info.State.StartedAt.startsWith("0001")) out.startedAt = info.State.StartedAt;
   if (phase === "exited") {
@@ -61,13 +65,13 @@ export function observeInspect(info: Dockerode.ContainerInspectInfo): ObservedIn
 }
 
 /** From `GET /containers/json` (no per-container inspect). */
-export function observeSummary(c: Dockerode.ContainerInfo): ObservedInstance {
+export function observeSummary(c: Dockerode.ContainerInfo, endpointHost = "127.0.0.1"): ObservedInstance {
   const labels = c.Labels ?? {};
   const phase = phaseOf(c.State);
   const port = Number(labels[LABEL.containerPort]);
   const binding = c.Ports?.find((p) => p.PrivatePort === port && p.PublicPort);
   const out: ObservedInstance = { ...common(labels), phase };
-  const endpoint = phase === "running" ? endpointFrom(labels, binding?.PublicPort) : undefined;
+  const endpoint = phase === "running" ? endpointFrom(labels, binding?.PublicPort, endpointHost) : undefined;
   if (endpoint) out.endpoint = endpoint;
   if (phase === "exited") {
     const code = /\((-?\d+)\)/.exec(c.Status ?? "");

@@ -1,4 +1,5 @@
-import { FleetError, type Logger } from "@mcpfleet/core";
+import type { Logger } from "@mcpfleet/core";
+import { isLogger, LOGGER_MESSAGE, parseOptions } from "@mcpfleet/core/adapter";
 import type Dockerode from "dockerode";
 import { z } from "zod";
 
@@ -13,6 +14,10 @@ export const ADAPTER = "mcpfleet/backend-podman";
  * - `plain-env`: plain environment variables, visible in `inspect`. Only when chosen explicitly.
  */
 export type SecretMode = "auto" | "podman-env" | "podman-mount" | "plain-env";
+
+/** A DNS name or an IPv4 address (letters, digits, dots, hyphens), or an IPv6 address: safe in a URL's host. */
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 
 const quantity = z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*([kKmMgG]i?[bB]?)?$/)]);
 
@@ -30,6 +35,20 @@ const optionsSchema = z
       .default("mcpfleet"),
     internalNetwork: z.boolean().default(false),
     endpointPath: z.string().startsWith("/").optional(),
+    /**
+     * The host IP container ports are published on and stdio bridges listen on (default `127.0.0.1`).
+     * `0.0.0.0` / `::` publish on every interface.
+     */
+    publishHost: z
+      .union([z.ipv4(), z.ipv6()], { error: "must be an IP address of this host (0.0.0.0 for every interface)" })
+      .default("127.0.0.1"),
+    /**
+     * The host name or address other machines reach published ports on: the host part of every
+     * endpoint this runtime reports. Default: `publishHost`, or `127.0.0.1` when that is `0.0.0.0`/`::`.
+     */
+    advertiseHost: z
+      .union([z.ipv6(), z.string().regex(HOST_NAME)], { error: "must be a host name or an IP address" })
+      .optional(),
     defaultMemory: quantity.default("512m"),
     defaultCpus: z.number().positive().default(1),
     user: z.string().min(1).optional(),
@@ -39,16 +58,28 @@ const optionsSchema = z
     secretMode: z.enum(["auto", "podman-env", "podman-mount", "plain-env"]).default("auto"),
     secretsDir: z.string().startsWith("/").default("/run/secrets"),
     api: z.enum(["auto", "libpod", "compat"]).default("auto"),
-    hostPortFor: z.custom<(instanceId: string) => number | undefined>((v) => typeof v === "function").optional(),
+    hostPortFor: z
+      .custom<(instanceId: string, replica: number) => number | undefined>((v) => typeof v === "function")
+      .optional(),
+    /**
+     * When a replicated instance counts as running: `all` copies running (default; a copy that
+     * exits or vanishes reports the instance `exited`, so the reconciler's restart policy applies), or
+     * `any` (at least one running; the others come back on the next deploy).
+     */
+    replicaHealth: z.enum(["all", "any"]).default("all"),
     pingTimeoutMs: z.number().int().positive().default(1500),
     docker: z.custom<Dockerode>((v) => typeof v === "object" && v !== null).optional(),
     env: z.record(z.string(), z.string().optional()).optional(),
-    logger: z.custom<Logger>((v) => typeof v === "object" && v !== null).optional(),
+    logger: z.custom<Logger>(isLogger, { message: LOGGER_MESSAGE }).optional(),
   })
   .strict();
 
 export type PodmanRuntimeOptions = z.input<typeof optionsSchema>;
-export type ResolvedOptions = z.output<typeof optionsSchema> & { defaultMemoryBytes: number };
+export type ResolvedOptions = z.output<typeof optionsSchema> & {
+  defaultMemoryBytes: number;
+  /** The host part of endpoint URLs (IPv6 in brackets). */
+  endpointHost: string;
+};
 
 const UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -61,15 +92,12 @@ export function parseMemory(value: number | string): number {
 }
 
 export function resolveOptions(input: PodmanRuntimeOptions = {}): ResolvedOptions {
-  const parsed = optionsSchema.safeParse(input);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(root)", message: i.message }));
-    const first = issues[0];
-    throw new FleetError(
-      "OPTIONS_INVALID",
-      `[${ADAPTER}] option "${first?.path}" ${first?.message}${issues.length > 1 ? ` (+${issues.length - 1} more)` : ""}`,
-      { path: first?.path, issues, isRetryable: false },
-    );
-  }
-  return { ...parsed.data, defaultMemoryBytes: parseMemory(parsed.data.defaultMemory) };
+  const parsed = parseOptions("backend-podman", optionsSchema, input);
+  const advertise =
+    parsed.advertiseHost ?? (["0.0.0.0", "::"].includes(parsed.publishHost) ? "127.0.0.1" : parsed.publishHost);
+  return {
+    ...parsed,
+    defaultMemoryBytes: parseMemory(parsed.defaultMemory),
+    endpointHost: advertise.includes(":") ? `[${advertise}]` : advertise,
+  };
 }

@@ -1,7 +1,7 @@
 import { resolve, sep } from "node:path";
 import { type ContainerSpec, type DeployRequest, FleetError } from "@mcpfleet/core";
 import type { ContainerPlan } from "./create-body.js";
-import { containerName, LABEL, secretName } from "./naming.js";
+import { LABEL, replicaName, secretName } from "./naming.js";
 import type { ResolvedOptions, SecretMode } from "./options.js";
 
 /** Throws `HOST_PATH_REFUSED` for a bind mount outside `allowedHostPaths`. */
@@ -41,6 +41,10 @@ export interface PlanInput {
   imageUser?: string;
   /** The image's first exposed TCP port, used when the spec has none. */
   imagePort?: number;
+  /** Which copy (0 unless the spec asks for replicas). */
+  replica?: number;
+  /** Hash of what every copy shares (see `templateHash`). */
+  template?: string;
 }
 
 export interface Plan {
@@ -49,9 +53,10 @@ export interface Plan {
   secrets: { name: string; value: string }[];
 }
 
-export function buildPlan({ request, spec, options, secretMode, imageUser, imagePort }: PlanInput): Plan {
+export function buildPlan(input: PlanInput): Plan {
+  const { request, spec, options, secretMode, imageUser, imagePort, replica = 0 } = input;
   const { instance } = request;
-  const name = containerName(options.owner, instance.id);
+  const name = replicaName(options.owner, instance.id, replica);
   const stdio = spec.transport === "stdio";
   const containerPort = stdio ? undefined : (spec.port ?? imagePort);
   if (!containerPort && !stdio) {
@@ -66,7 +71,8 @@ export function buildPlan({ request, spec, options, secretMode, imageUser, image
   }
   const user = spec.user ?? options.user;
   const endpointPath = options.endpointPath ?? (spec.transport === "sse" ? "/sse" : "/mcp");
-  const env: Record<string, string> = { ...request.env };
+  // every copy knows which one it is (logs, metrics, a server that reports it)
+  const env: Record<string, string> = { ...request.env, MCPFLEET_REPLICA: String(replica) };
   const secretEnv: Record<string, string> = {};
   const secretMounts: ContainerPlan["secretMounts"] = [];
   const secrets: Plan["secrets"] = [];
@@ -93,11 +99,17 @@ export function buildPlan({ request, spec, options, secretMode, imageUser, image
     [LABEL.generation]: String(instance.generation),
     [LABEL.transport]: spec.transport,
     [LABEL.endpointPath]: endpointPath,
+    [LABEL.replica]: String(replica),
+    [LABEL.replicas]: String(spec.replicas ?? 1),
   };
-  if (containerPort) labels[LABEL.containerPort] = String(containerPort);
+  if (input.template) labels[LABEL.template] = input.template;
+  if (containerPort) {
+    labels[LABEL.containerPort] = String(containerPort);
+    labels[LABEL.publishHost] = options.publishHost;
+  }
   if (secrets.length) labels[LABEL.secrets] = secrets.map((s) => s.name).join(",");
   const cmd = spec.command ? [...spec.command, ...(spec.args ?? [])] : spec.args;
-  const hostPort = options.hostPortFor?.(instance.id);
+  const hostPort = options.hostPortFor?.(instance.id, replica);
   const plan: ContainerPlan = {
     name,
     image: spec.image,
@@ -106,6 +118,7 @@ export function buildPlan({ request, spec, options, secretMode, imageUser, image
     ...(cmd?.length ? { cmd } : {}),
     ...(containerPort ? { containerPort } : {}),
     ...(hostPort && containerPort ? { hostPort } : {}),
+    hostIp: options.publishHost,
     network: options.network,
     memoryBytes: spec.resources?.memoryBytes ?? options.defaultMemoryBytes,
     nanoCpus: spec.resources?.nanoCpus ?? Math.round(options.defaultCpus * 1e9),
@@ -123,4 +136,56 @@ export function buildPlan({ request, spec, options, secretMode, imageUser, image
     openStdin: stdio,
   };
   return { plan, secrets };
+}
+
+/** Refuses what no engine runs here: non-docker specs, stdio replicas, bind mounts outside the allowed paths. */
+export function checkRequest(request: DeployRequest, allowedHostPaths: string[]): ContainerSpec {
+  const spec = request.spec;
+  if (spec.type !== "docker") {
+    throw new FleetError(
+      "UNSUPPORTED",
+      `[mcpfleet/backend-podman] spec type "${spec.type}" is not handled (docker only)`,
+      {
+        path: "json_spec.type",
+        isRetryable: false,
+      },
+    );
+  }
+  const cspec = spec as ContainerSpec;
+  if ((cspec.replicas ?? 1) > 1 && cspec.transport === "stdio") {
+    throw new FleetError(
+      "UNSUPPORTED",
+      `[mcpfleet/backend-podman] a stdio container runs one replica (asked for ${cspec.replicas}): each copy would need its own attached bridge; use streamable-http or sse for replicas`,
+      { path: "json_spec.replicas", isRetryable: false },
+    );
+  }
+  checkHostPaths(cspec, allowedHostPaths);
+  return cspec;
+}
+
+/** Refuses secrets this engine cannot hide (no secrets API, or Podman secrets over the compat API). */
+export function checkSecrets(
+  request: DeployRequest,
+  conn: { api: "libpod" | "compat"; secretMode: Exclude<SecretMode, "auto"> | "none" },
+  engine: { podman: boolean; version: string },
+): void {
+  const hasSecrets = Object.keys(request.secrets.env).length > 0;
+  if (hasSecrets && conn.secretMode === "none") {
+    throw new FleetError(
+      "UNSUPPORTED",
+      `[mcpfleet/backend-podman] this engine (${engine.podman ? "Podman" : "Docker"} ${engine.version}) has no secrets API for containers; ` +
+        'set secretMode "plain-env" to pass secret values as plain (inspect-visible) environment variables',
+      { path: "environment", isRetryable: false },
+    );
+  }
+  if (hasSecrets && conn.api === "compat" && conn.secretMode !== "plain-env") {
+    throw new FleetError(
+      "UNSUPPORTED",
+      `[mcpfleet/backend-podman] Podman secrets need api "libpod" (api is "compat")`,
+      {
+        path: "api",
+        isRetryable: false,
+      },
+    );
+  }
 }

@@ -1,59 +1,35 @@
 import {
   type CallOptions,
-  type ContainerSpec,
-  type DeployRequest,
-  FleetError,
   type LogLine,
   type LogOptions,
   type ObservedInstance,
   type RuntimeBackend,
   type RuntimeEvent,
-  silentLogger,
-  throwIfAborted,
   toFleetError,
 } from "@mcpfleet/core";
+import { adapterLogger, noInstance, runtimeClosed, throwIfAborted } from "@mcpfleet/core/adapter";
 import type Dockerode from "dockerode";
+import { type Engine, openEngine, type PodmanConnection } from "./connection.js";
 import { containerLogs } from "./container-logs.js";
-import { compatCreateOptions, libpodCreateBody } from "./create-body.js";
-import { dial, type EngineInfo, engineInfo, engineMessage, versionAtLeast } from "./engine.js";
-import {
-  ensureImage,
-  ensureNetwork,
-  inspectContainer,
-  removeContainer as removeContainerOp,
-  wrapEngineError,
-} from "./engine-ops.js";
-import { containerName, LABEL, secretPrefix } from "./naming.js";
+import { type DeployContext, deployInstance } from "./deploy.js";
+import { engineMessage } from "./engine.js";
+import { removeContainer as removeContainerOp, wrapEngineError } from "./engine-ops.js";
+import { LABEL, replicaName } from "./naming.js";
 import { observeInspect, observeSummary } from "./observe.js";
-import { ADAPTER, type PodmanRuntimeOptions, resolveOptions, type SecretMode } from "./options.js";
-import { buildPlan, checkHostPaths } from "./plan.js";
-import { createSecrets, removeSecrets } from "./secrets.js";
-import { detectSocket, type SocketCandidate } from "./socket.js";
-import { type PendingBridge, StdioBridges } from "./stdio-bridges.js";
+import { type PodmanRuntimeOptions, resolveOptions } from "./options.js";
+import { type Accepted, combine, instanceContainers, nameOf, replicaOf } from "./replicas.js";
+import { StdioBridges } from "./stdio-bridges.js";
 import { watchEvents } from "./watch.js";
 
-export interface PodmanConnection {
-  address: string;
-  source: string;
-  podman: boolean;
-  version: string;
-  api: "libpod" | "compat";
-  secretMode: Exclude<SecretMode, "auto"> | "none";
-}
+export type { PodmanConnection } from "./connection.js";
 
 export interface PodmanRuntime extends RuntimeBackend {
   /** The `mcpfleet.managed-by` label value of this runtime's containers. */
   readonly owner: string;
   /** Connects (lazily, once) and reports which engine answered. */
   connection(options?: CallOptions): Promise<PodmanConnection>;
-  /** Deterministic container name of an instance. */
-  containerName(instanceId: string): string;
-}
-
-interface Engine {
-  client: Dockerode;
-  info: EngineInfo;
-  conn: PodmanConnection;
+  /** Deterministic container name of an instance's copy `replica` (default 0, the only one without replicas). */
+  containerName(instanceId: string, replica?: number): string;
 }
 
 /**
@@ -64,23 +40,20 @@ function scoped(options: CallOptions | undefined): CallOptions {
   return options?.signal ? { signal: AbortSignal.any([options.signal]) } : {};
 }
 
-/** Podman >= 5.3 hides env-type secret values in `inspect` (containers/podman#23788, fixed by #23959). */
-const ENV_SECRETS_SAFE_FROM = "5.3.0";
-
 /**
  * A RuntimeBackend for `docker` specs through Podman's Docker-compatible API (Docker works too, without
  * Podman secrets). Containers never get an engine restart policy: the reconciler restarts with backoff.
  */
 export function podmanRuntime(input: PodmanRuntimeOptions = {}): PodmanRuntime {
   const options = resolveOptions(input);
-  const logger = (options.logger ?? silentLogger()).child({ adapter: "podman", owner: options.owner });
+  const logger = adapterLogger(options.logger, { adapter: "podman", owner: options.owner });
   const env = options.env ?? process.env;
   let enginePromise: Promise<Engine> | undefined;
   let closed = false;
   const closing = new AbortController();
   const failures = new Map<string, ObservedInstance>();
   const networks = new Set<string>();
-  const bridges = new StdioBridges(logger);
+  const bridges = new StdioBridges(logger, { listenHost: options.publishHost, endpointHost: options.endpointHost });
 
   /** Observed state; stdio containers get the endpoint of this process's bridge (attaching when needed). */
   async function observe(
@@ -88,7 +61,7 @@ export function podmanRuntime(input: PodmanRuntimeOptions = {}): PodmanRuntime {
     info: Dockerode.ContainerInspectInfo,
     signal?: AbortSignal,
   ): Promise<ObservedInstance> {
-    const observed = observeInspect(info);
+    const observed = observeInspect(info, options.endpointHost);
     if (info.Config?.Labels?.[LABEL.transport] !== "stdio") return observed;
     observed.transport = "streamable-http";
     if (observed.phase !== "running") {
@@ -103,41 +76,18 @@ export function podmanRuntime(input: PodmanRuntimeOptions = {}): PodmanRuntime {
         logger.warn({ instanceId: observed.instanceId, err: engineMessage(err) }, "cannot attach to stdio container");
       }
     }
-    if (url) observed.endpoint = url;
+    if (url) {
+      observed.endpoint = url;
+      const headers = bridges.headers(observed.instanceId);
+      if (headers) observed.endpointHeaders = headers;
+    }
     return observed;
   }
 
   function connect(signal?: AbortSignal): Promise<Engine> {
-    if (closed) return Promise.reject(new FleetError("CLOSED", `[${ADAPTER}] runtime is closed`));
+    if (closed) return Promise.reject(runtimeClosed("backend-podman"));
     if (!enginePromise) {
-      enginePromise = (async () => {
-        let client: Dockerode;
-        let candidate: SocketCandidate;
-        if (options.docker) {
-          client = options.docker;
-          candidate = { source: "options.docker", address: "injected client" };
-        } else {
-          ({ client, candidate } = await detectSocket({
-            socketPath: options.socketPath,
-            env,
-            logger,
-            pingTimeoutMs: options.pingTimeoutMs,
-            signal,
-          }));
-        }
-        const info = await engineInfo(client, signal);
-        const api = options.api === "auto" ? (info.podman ? "libpod" : "compat") : options.api;
-        let secretMode: PodmanConnection["secretMode"] = options.secretMode === "auto" ? "none" : options.secretMode;
-        if (options.secretMode === "auto" && info.podman) {
-          secretMode = versionAtLeast(info.version, ENV_SECRETS_SAFE_FROM) ? "podman-env" : "podman-mount";
-        }
-        const conn: PodmanConnection = { ...candidate, podman: info.podman, version: info.version, api, secretMode };
-        logger.info(
-          { address: conn.address, source: conn.source, podman: info.podman, version: info.version, api, secretMode },
-          "engine connected",
-        );
-        return { client, info, conn };
-      })();
+      enginePromise = openEngine(options, env, logger, signal);
       enginePromise.catch(() => {
         enginePromise = undefined; // try detection again on the next call
       });
@@ -145,134 +95,58 @@ export function podmanRuntime(input: PodmanRuntimeOptions = {}): PodmanRuntime {
     return enginePromise;
   }
 
-  const inspectByName = inspectContainer;
   const wrap = wrapEngineError;
   const removeContainer = (e: Engine, name: string, signal?: AbortSignal) =>
     removeContainerOp(e.client, e.info.podman, name, options.stopTimeoutSeconds, signal);
+  /** The last deploy this process settled per instance (see `combine`). */
+  const accepted = new Map<string, Accepted>();
 
-  function failed(request: DeployRequest, reason: string): ObservedInstance {
-    const observed: ObservedInstance = {
-      instanceId: request.instance.id,
-      specHash: request.instance.specHash,
-      generation: request.instance.generation,
-      phase: "failed",
-      reason,
-      permanent: true,
-    };
-    failures.set(request.instance.id, observed);
-    logger.warn({ instanceId: request.instance.id, reason }, "deploy failed permanently");
-    return observed;
+  /** One observation from an instance's containers (stdio: its one container through the bridge). */
+  async function observeAll(
+    e: Engine,
+    instanceId: string,
+    infos: Dockerode.ContainerInspectInfo[],
+    signal?: AbortSignal,
+  ): Promise<ObservedInstance | undefined> {
+    const first = infos[0];
+    if (!first) return failures.get(instanceId);
+    if (first.Config?.Labels?.[LABEL.transport] === "stdio") return observe(e, first, signal);
+    const members = infos.map((info) => ({
+      replica: replicaOf(info.Config?.Labels),
+      labels: info.Config?.Labels ?? {},
+      observed: observeInspect(info, options.endpointHost),
+    }));
+    return combine(instanceId, members, accepted.get(instanceId), options.replicaHealth);
   }
 
-  async function deploy(request: DeployRequest, callOptions: CallOptions = {}): Promise<ObservedInstance> {
-    const { signal } = callOptions;
-    throwIfAborted(signal);
-    const spec = request.spec;
-    if (spec.type !== "docker") {
-      throw new FleetError("UNSUPPORTED", `[${ADAPTER}] spec type "${spec.type}" is not handled (docker only)`, {
-        path: "json_spec.type",
-        isRetryable: false,
-      });
-    }
-    const cspec = spec as ContainerSpec;
-    checkHostPaths(cspec, options.allowedHostPaths);
-    const e = await connect(signal);
-    const hasSecrets = Object.keys(request.secrets.env).length > 0;
-    if (hasSecrets && e.conn.secretMode === "none") {
-      throw new FleetError(
-        "UNSUPPORTED",
-        `[${ADAPTER}] this engine (${e.info.podman ? "Podman" : "Docker"} ${e.info.version}) has no secrets API for containers; ` +
-          'set secretMode "plain-env" to pass secret values as plain (inspect-visible) environment variables',
-        { path: "environment", isRetryable: false },
-      );
-    }
-    if (hasSecrets && e.conn.api === "compat" && e.conn.secretMode !== "plain-env") {
-      throw new FleetError("UNSUPPORTED", `[${ADAPTER}] Podman secrets need api "libpod" (api is "compat")`, {
-        path: "api",
-        isRetryable: false,
-      });
-    }
-    const name = containerName(options.owner, request.instance.id);
-    const log = logger.child({ instanceId: request.instance.id, container: name });
-    const existing = await inspectByName(e.client, name, signal);
-    if (existing) {
-      const current = observeInspect(existing);
-      if (current.specHash === request.instance.specHash && current.phase !== "exited") {
-        log.debug({ specHash: current.specHash }, "same spec hash: no-op");
-        return observe(e, existing, signal);
-      }
-      log.info({ from: current.specHash, to: request.instance.specHash, phase: current.phase }, "replacing container");
-      await removeContainer(e, name, signal);
-    }
-    failures.delete(request.instance.id);
-    const image = await ensureImage(e.client, cspec.image, options.pullPolicy, signal);
-    if (image.missing) return failed(request, image.missing);
-    const exposed = Object.keys(image.config?.ExposedPorts ?? {}).find((p) => p.endsWith("/tcp"));
-    const { plan, secrets } = buildPlan({
-      request,
-      spec: cspec,
-      options,
-      secretMode: hasSecrets ? e.conn.secretMode : "none",
-      ...(image.config?.User ? { imageUser: image.config.User } : {}),
-      ...(exposed ? { imagePort: Number.parseInt(exposed, 10) } : {}),
-    });
-    if (!networks.has(options.network)) {
-      await ensureNetwork(
-        e.client,
-        { name: options.network, internal: options.internalNetwork, owner: options.owner },
-        logger,
-        signal,
-      );
-      networks.add(options.network);
-    }
-    let pending: PendingBridge | undefined;
-    try {
-      if (secrets.length) await removeSecrets(e.client, secretPrefix(name), e.info.podman, signal);
-      await createSecrets(e.client, secrets);
-      let containerId: string;
-      if (e.conn.api === "libpod") {
-        ({ Id: containerId } = await dial<{ Id: string }>(e.client, {
-          path: "/v4.0.0/libpod/containers/create",
-          method: "POST",
-          body: libpodCreateBody(plan),
-          statusCodes: { 201: true, 400: "bad parameter", 404: "no such image", 409: "conflict", 500: "server error" },
-          signal,
-        }));
-      } else {
-        containerId = (await e.client.createContainer({ ...compatCreateOptions(plan), abortSignal: signal })).id;
-      }
-      // stdio: attach before start so the server's first output is not lost
-      if (plan.openStdin) pending = await bridges.attach(e.client, request.instance.id, containerId, signal);
-      await e.client.getContainer(name).start({ abortSignal: signal });
-      if (pending) await pending.serve();
-    } catch (err) {
-      log.warn({ err: engineMessage(err) }, "create/start failed, cleaning up");
-      await bridges.drop(request.instance.id);
-      await removeContainer(e, name).catch(() => {});
-      throw wrap(err, `create container ${name}`);
-    }
-    const after = await inspectByName(e.client, name, signal);
-    if (!after) throw new FleetError("DEPLOY_FAILED", `[${ADAPTER}] container ${name} vanished after start`);
-    const observed = await observe(e, after, signal);
-    log.info({ phase: observed.phase, endpoint: observed.endpoint }, "container deployed");
-    return observed;
-  }
+  const deployContext: DeployContext = {
+    options,
+    logger,
+    failures,
+    accepted,
+    networks,
+    bridges,
+    connect,
+    observeAll,
+    removeContainer,
+  };
 
   async function remove(instanceId: string, callOptions: CallOptions = {}): Promise<void> {
     throwIfAborted(callOptions.signal);
     failures.delete(instanceId);
+    accepted.delete(instanceId);
     await bridges.drop(instanceId);
     const e = await connect(callOptions.signal);
-    await removeContainer(e, containerName(options.owner, instanceId), callOptions.signal);
+    for (const info of await instanceContainers(e.client, options.owner, instanceId, callOptions.signal)) {
+      await removeContainer(e, nameOf(info), callOptions.signal);
+    }
   }
 
   async function inspect(instanceId: string, callOptions: CallOptions = {}): Promise<ObservedInstance | undefined> {
     throwIfAborted(callOptions.signal);
     const e = await connect(callOptions.signal);
-    const info = await inspectByName(e.client, containerName(options.owner, instanceId), callOptions.signal);
-    if (!info) return failures.get(instanceId);
-    if (info.Config?.Labels?.[LABEL.managedBy] !== options.owner) return undefined;
-    return observe(e, info, callOptions.signal);
+    const infos = await instanceContainers(e.client, options.owner, instanceId, callOptions.signal);
+    return observeAll(e, instanceId, infos, callOptions.signal);
   }
 
   async function list(callOptions: CallOptions = {}): Promise<ObservedInstance[]> {
@@ -288,30 +162,41 @@ export function podmanRuntime(input: PodmanRuntimeOptions = {}): PodmanRuntime {
     } catch (err) {
       throw wrap(err, "list containers");
     }
-    return all
-      .filter((c) => c.Labels?.[LABEL.managedBy] === options.owner)
-      .map((c) => {
-        const o = observeSummary(c);
-        if (c.Labels?.[LABEL.transport] === "stdio") {
-          o.transport = "streamable-http";
-          const url = o.phase === "running" ? bridges.url(o.instanceId, c.Id) : undefined;
-          if (url) o.endpoint = url;
-        }
+    const byInstance = new Map<string, Dockerode.ContainerInfo[]>();
+    for (const c of all) {
+      const id = c.Labels?.[LABEL.instanceId];
+      if (c.Labels?.[LABEL.managedBy] !== options.owner || !id) continue;
+      byInstance.set(id, [...(byInstance.get(id) ?? []), c]);
+    }
+    return [...byInstance].map(([id, containers]) => {
+      const c = containers[0] as Dockerode.ContainerInfo;
+      if (c.Labels?.[LABEL.transport] === "stdio") {
+        const o = observeSummary(c, options.endpointHost);
+        o.transport = "streamable-http";
+        const url = o.phase === "running" ? bridges.url(o.instanceId, c.Id) : undefined;
+        if (url) o.endpoint = url;
+        const headers = url ? bridges.headers(o.instanceId) : undefined;
+        if (headers) o.endpointHeaders = headers;
         return o;
-      });
+      }
+      const members = containers.map((m) => ({
+        replica: replicaOf(m.Labels),
+        labels: m.Labels ?? {},
+        observed: observeSummary(m, options.endpointHost),
+      }));
+      return combine(id, members, accepted.get(id), options.replicaHealth);
+    });
   }
 
+  /** Lines of the instance's first copy (each copy keeps its own log; `podman logs <name>` reads another). */
   async function* logs(instanceId: string, logOptions: LogOptions = {}): AsyncGenerator<LogLine> {
     const e = await connect(logOptions.signal);
-    const name = containerName(options.owner, instanceId);
-    const info = await inspectByName(e.client, name, logOptions.signal);
-    if (!info || info.Config?.Labels?.[LABEL.managedBy] !== options.owner) {
-      throw new FleetError("NOT_FOUND", `[${ADAPTER}] no container for instance "${instanceId}"`, {
-        path: "instanceId",
-      });
+    const [info] = await instanceContainers(e.client, options.owner, instanceId, logOptions.signal);
+    if (!info) {
+      throw noInstance("backend-podman", instanceId);
     }
     const signal = logOptions.signal ? AbortSignal.any([logOptions.signal, closing.signal]) : closing.signal;
-    yield* containerLogs(e.client, name, { ...logOptions, signal });
+    yield* containerLogs(e.client, nameOf(info), { ...logOptions, signal });
   }
 
   async function* watch(callOptions: CallOptions = {}): AsyncGenerator<RuntimeEvent> {
@@ -332,9 +217,11 @@ export function podmanRuntime(input: PodmanRuntimeOptions = {}): PodmanRuntime {
     name: "podman",
     owner: options.owner,
     types: ["docker"],
-    capabilities: { shared: true, logs: true, watch: true, stdio: true, replicas: false },
+    capabilities: { shared: true, logs: true, watch: true, stdio: true, replicas: true },
     deploy: (request, o) =>
-      deploy(request, scoped(o)).catch((err) => Promise.reject(toFleetError(err, "DEPLOY_FAILED"))),
+      deployInstance(deployContext, request, scoped(o)).catch((err) =>
+        Promise.reject(toFleetError(err, "DEPLOY_FAILED")),
+      ),
     remove: (id, o) => remove(id, scoped(o)),
     inspect: (id, o) => inspect(id, scoped(o)),
     list: (o) => list(scoped(o)),
@@ -343,7 +230,7 @@ export function podmanRuntime(input: PodmanRuntimeOptions = {}): PodmanRuntime {
     async connection(o?: CallOptions) {
       return (await connect(o?.signal)).conn;
     },
-    containerName: (id) => containerName(options.owner, id),
+    containerName: (id, replica = 0) => replicaName(options.owner, id, replica),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -7,12 +7,14 @@ interface Entry {
   containerId: string;
   attached: AttachedStdio;
   served?: ServedBridge;
+  /** The served bridge's URL with the advertised host. */
+  url?: string;
   ended: boolean;
 }
 
 /** An attached container whose bridge is not served yet. */
 export interface PendingBridge {
-  /** Serves the bridge on 127.0.0.1 (after the container started); returns its URL. */
+  /** Serves the bridge on the listen host (after the container started); returns its advertised URL. */
   serve(): Promise<string>;
 }
 
@@ -24,15 +26,25 @@ async function closeEntry(e: Entry): Promise<void> {
   }
 }
 
+export interface BridgeHosts {
+  /** Address the bridges listen on (the runtime's `publishHost`). */
+  listenHost: string;
+  /** Host part of the URLs handed out (the runtime's advertised host; IPv6 in brackets). */
+  endpointHost: string;
+}
+
 /**
  * Stdio containers: one attach + one Streamable HTTP bridge (`@mcpfleet/mcp`'s `serveStdioBridge`) on
- * 127.0.0.1 per container, held by this process. A running container this process holds no bridge for
+ * the publish host (127.0.0.1 by default) per container, held by this process, token-protected. A running container this process holds no bridge for
  * (started by another process, or before a restart) is re-attached on the next inspect/deploy.
  */
 export class StdioBridges {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly hosts: BridgeHosts = { listenHost: "127.0.0.1", endpointHost: "127.0.0.1" },
+  ) {}
 
   /** Attaches (before start, so no output is lost). */
   async attach(
@@ -52,8 +64,14 @@ export class StdioBridges {
     return {
       serve: async () => {
         try {
-          entry.served = await serveStdioBridge({ stdin: attached.stdin, stdout: attached.stdout }, { logger });
-          return entry.served.url;
+          entry.served = await serveStdioBridge(
+            { stdin: attached.stdin, stdout: attached.stdout },
+            { logger, host: this.hosts.listenHost },
+          );
+          const url = new URL(entry.served.url);
+          url.hostname = this.hosts.endpointHost;
+          entry.url = url.href;
+          return entry.url;
         } catch (err) {
           await this.drop(instanceId);
           throw err;
@@ -66,7 +84,12 @@ export class StdioBridges {
   url(instanceId: string, containerId: string): string | undefined {
     const entry = this.entries.get(instanceId);
     if (!entry || entry.containerId !== containerId || entry.ended) return undefined;
-    return entry.served?.url;
+    return entry.url;
+  }
+
+  /** Headers (the bridge token) every request to this process's bridge for the instance needs. */
+  headers(instanceId: string): Record<string, string> | undefined {
+    return this.entries.get(instanceId)?.served?.headers;
   }
 
   /** Attach + serve a container that is already running (adoption). */

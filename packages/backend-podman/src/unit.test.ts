@@ -71,6 +71,49 @@ describe("options", () => {
   });
 });
 
+describe("publish and advertise hosts", () => {
+  it("defaults to 127.0.0.1; an unspecified publish address still advertises loopback; IPv6 gets brackets", () => {
+    expect(resolveOptions({})).toMatchObject({ publishHost: "127.0.0.1", endpointHost: "127.0.0.1" });
+    expect(resolveOptions({ publishHost: "10.0.0.2" }).endpointHost).toBe("10.0.0.2");
+    expect(resolveOptions({ publishHost: "0.0.0.0" }).endpointHost).toBe("127.0.0.1");
+    expect(resolveOptions({ publishHost: "0.0.0.0", advertiseHost: "worker-b.internal" }).endpointHost).toBe(
+      "worker-b.internal",
+    );
+    expect(resolveOptions({ publishHost: "fd00::2" }).endpointHost).toBe("[fd00::2]");
+  });
+
+  it("refuses a publish host that is not an IP and an advertise host that would change the URL", () => {
+    for (const [option, value] of [
+      ["publishHost", "worker-b.internal"],
+      ["publishHost", "10.0.0.300"],
+      ["advertiseHost", "evil.example/x?"],
+      ["advertiseHost", "user@host"],
+      ["advertiseHost", "host:8080"],
+      ["advertiseHost", ""],
+    ] as const) {
+      let err: unknown;
+      try {
+        podmanRuntime({ [option]: value });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, `${option}=${value}`).toMatchObject({ code: "OPTIONS_INVALID", path: option });
+    }
+  });
+
+  it("publishes on the publish host and labels it (a changed publish host replaces the container)", () => {
+    const options = resolveOptions({ publishHost: "10.0.0.2", advertiseHost: "worker-b.internal" });
+    const { plan } = buildPlan({ request: request(), spec: spec(), options, secretMode: "none" });
+    expect(plan.labels["mcpfleet.publish-host"]).toBe("10.0.0.2");
+    expect(compatCreateOptions(plan).HostConfig?.PortBindings).toEqual({
+      "3001/tcp": [{ HostIp: "10.0.0.2", HostPort: "" }],
+    });
+    expect(libpodCreateBody(plan).portmappings).toEqual([
+      { host_ip: "10.0.0.2", container_port: 3001, host_port: 0, protocol: "tcp" },
+    ]);
+  });
+});
+
 describe("socket detection", () => {
   it("lists candidates in order without duplicates", () => {
     const c = socketCandidates("/a.sock", {
@@ -205,7 +248,7 @@ describe("naming, plans and create bodies", () => {
     expect(mount.secrets).toEqual([
       { name: expect.stringMatching(/^mcpfleet-[0-9a-f]{16}\.[0-9a-f]{8}\.API_KEY$/), value: "CANARY-XYZ" },
     ]);
-    expect(mount.plan.env).toEqual({ PLAIN: "p", API_KEY_FILE: "/run/secrets/API_KEY" });
+    expect(mount.plan.env).toEqual({ PLAIN: "p", MCPFLEET_REPLICA: "0", API_KEY_FILE: "/run/secrets/API_KEY" });
     expect(mount.plan.secretMounts[0]).toMatchObject({
       target: "/run/secrets/API_KEY",
       uid: 1000,

@@ -7,9 +7,13 @@ import { cleanupOwner, containerSpec, deployRequest, podmanService, uniqueOwner 
 
 const { status, env } = await podmanService();
 
-async function echo(endpoint: string, message: string): Promise<{ tools: string[]; text: string }> {
+async function echo(
+  endpoint: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Promise<{ tools: string[]; text: string }> {
   const client = new Client({ name: "podman-stdio-test", version: "1" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(endpoint)));
+  await client.connect(new StreamableHTTPClientTransport(new URL(endpoint), { requestInit: { headers } }));
   try {
     const tools = (await client.listTools()).tools.map((t) => t.name);
     const res = await client.callTool({ name: "echo", arguments: { message } });
@@ -40,13 +44,13 @@ describeWith([status], "stdio containers through @mcpfleet/mcp's bridge (real Po
     const observed = await runtime.deploy(req);
     expect(observed).toMatchObject({ phase: "running", transport: "streamable-http" });
     expect(observed.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
-    const a = await echo(observed.endpoint as string, "through the container's stdio");
+    const a = await echo(observed.endpoint as string, "through the container's stdio", observed.endpointHeaders);
     expect(a.tools).toContain("get-sum");
     expect(a.text).toBe("Echo: through the container's stdio");
     // two sessions at once over the one stdio pair
     const both = await Promise.all([
-      echo(observed.endpoint as string, "one"),
-      echo(observed.endpoint as string, "two"),
+      echo(observed.endpoint as string, "one", observed.endpointHeaders),
+      echo(observed.endpoint as string, "two", observed.endpointHeaders),
     ]);
     expect(both.map((b) => b.text)).toEqual(["Echo: one", "Echo: two"]);
     expect((await runtime.inspect("stdio-1"))?.endpoint).toBe(observed.endpoint);
@@ -59,7 +63,7 @@ describeWith([status], "stdio containers through @mcpfleet/mcp's bridge (real Po
     const adopted = await other.inspect("stdio-1");
     expect(adopted?.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     expect(adopted?.endpoint).not.toBe(observed.endpoint);
-    expect((await echo(adopted?.endpoint as string, "adopted")).text).toBe("Echo: adopted");
+    expect((await echo(adopted?.endpoint as string, "adopted", adopted?.endpointHeaders)).text).toBe("Echo: adopted");
     await other.close();
 
     await runtime.remove("stdio-1");

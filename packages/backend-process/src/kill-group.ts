@@ -28,14 +28,16 @@ function exitOf(child: ChildProcess, ms: number): Promise<boolean> {
 }
 
 /**
- * Stops a detached child's whole process group: SIGTERM, up to `graceMs` for the leader to exit,
+ * Stops a detached child's whole process group: SIGTERM (to `termGroup` when given), up to `graceMs` for the leader to exit,
  * then SIGKILL to whatever of the group is left (grandchildren included).
  */
-export async function killGroup(child: ChildProcess, graceMs: number): Promise<void> {
+export async function killGroup(child: ChildProcess, graceMs: number, termGroup?: number): Promise<void> {
   const pid = child.pid;
   if (pid === undefined) return;
   if (!hasExited(child)) {
-    signalGroup(pid, "SIGTERM");
+    // a bwrap sandbox: SIGTERM goes to the sandboxed group (bwrap itself would die at once and take
+    // the namespace down with SIGKILL); SIGKILL to bwrap's group ends the whole pid namespace
+    signalGroup(termGroup ?? pid, "SIGTERM");
     const exited = await exitOf(child, graceMs);
     if (!exited) {
       signalGroup(pid, "SIGKILL");

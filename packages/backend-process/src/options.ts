@@ -1,22 +1,36 @@
 import type { spawn } from "node:child_process";
 import type { Logger } from "@mcpfleet/core";
-import { FleetError } from "@mcpfleet/core";
+import { isLogger, LOGGER_MESSAGE, parseOptions as parseAdapterOptions } from "@mcpfleet/core/adapter";
 import type { StdioBridgeOptions } from "@mcpfleet/mcp";
 import { z } from "zod";
 
-const loggerSchema = z.custom<Logger>(
-  (v) => typeof v === "object" && v !== null && typeof (v as Logger).child === "function",
-  { message: "must be a pino-compatible logger" },
-);
+const loggerSchema = z.custom<Logger>(isLogger, { message: LOGGER_MESSAGE });
+const absolute = z.string().startsWith("/", { message: "must be an absolute path" });
+const id = z.number().int().min(1).max(4_294_967_294);
 
 export const optionsSchema = z.object({
   /** Adapter name (default `process`). */
   name: z.string().min(1).optional(),
   logger: loggerSchema.optional(),
-  /** Pass the parent's whole environment to children (default false: only `baseEnv`). */
-  inheritEnv: z.boolean().optional(),
-  /** Base environment of every child (default: the parent's PATH and HOME only). */
+  /** Removed: children never see the parent's environment. Kept in the schema to refuse it loudly. */
+  inheritEnv: z.literal(false, { message: "was removed: a child never gets the parent's environment" }).optional(),
+  /** Extra variables of every child's base environment (over the allowlisted PATH, LANG, TZ...). */
   baseEnv: z.record(z.string(), z.string()).optional(),
+  /** How children are confined (default `auto`: `bwrap` when it works, else `user` as root, else refuse). */
+  sandbox: z.enum(["auto", "bwrap", "user", "none"]).optional(),
+  /** Allow `sandbox: "none"` while the host runs as root (children then run as root). */
+  allowRoot: z.boolean().optional(),
+  /** Unprivileged uid/gid children run as (default 65534, `nobody`). */
+  uid: id.optional(),
+  gid: id.optional(),
+  /** Per-instance writable directories and pid records (default `<tmpdir>/mcpfleet-process-<uid>`). */
+  workDir: absolute.optional(),
+  /** Host directories bound read-only into the bwrap sandbox besides the system ones (a project, node_modules). */
+  readOnlyPaths: z.array(absolute).optional(),
+  /** Host paths never visible inside the sandbox even when under a read-only path (the host's data directory). */
+  hiddenPaths: z.array(absolute).optional(),
+  /** The bubblewrap program (default `bwrap` on PATH). */
+  bwrapPath: z.string().min(1).optional(),
   /** Log lines kept per instance (default 1000). */
   logLimit: z.number().int().positive().optional(),
   /** Time between SIGTERM and SIGKILL on remove (default 5000 ms). */
@@ -25,6 +39,12 @@ export const optionsSchema = z.object({
   startTimeoutMs: z.number().int().positive().optional(),
   /** Path of the MCP endpoint of HTTP-transport processes (default `/mcp`). */
   httpPath: z.string().startsWith("/").optional(),
+  /**
+   * The address other machines reach this host's children on (default `127.0.0.1`): the host part
+   * of HTTP-transport endpoints, and where stdio bridges listen unless `bridge.host` says otherwise.
+   * Set it when the gateway runs on another machine (an API replica elsewhere).
+   */
+  advertiseHost: z.string().min(1).max(255).optional(),
   /** Options of the stdio bridge. */
   bridge: z.record(z.string(), z.unknown()).optional(),
   /** Injected `child_process.spawn` (tests). */
@@ -40,17 +60,5 @@ export interface ProcessRuntimeOptions extends Omit<z.input<typeof optionsSchema
 export type ParsedOptions = z.output<typeof optionsSchema>;
 
 export function parseOptions(value: unknown): ParsedOptions {
-  const result = optionsSchema.safeParse(value ?? {});
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-  const first = issues[0];
-  throw new FleetError(
-    "OPTIONS_INVALID",
-    `[mcpfleet/backend-process] option "${first?.path || "(options)"}" ${first?.message ?? "is invalid"}`,
-    {
-      path: first?.path,
-      issues,
-      isRetryable: false,
-    },
-  );
+  return parseAdapterOptions("backend-process", optionsSchema, value);
 }

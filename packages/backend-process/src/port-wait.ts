@@ -1,9 +1,9 @@
 import { connect } from "node:net";
+import { backoffDelay, pause } from "@mcpfleet/core/adapter";
 
 /** Resolves true once `host:port` accepts a TCP connection, false when `until()` says stop. */
 export async function waitForPort(port: number, host: string, keepTrying: () => boolean): Promise<boolean> {
-  let delay = 20;
-  while (keepTrying()) {
+  for (let attempt = 0; keepTrying(); attempt++) {
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect({ port, host });
       socket.once("connect", () => {
@@ -13,8 +13,7 @@ export async function waitForPort(port: number, host: string, keepTrying: () => 
       socket.once("error", () => resolve(false));
     });
     if (open) return true;
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 250);
+    await pause(backoffDelay(attempt, { baseMs: 20, maxMs: 250, jitter: "none" }));
   }
   return false;
 }

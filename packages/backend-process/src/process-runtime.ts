@@ -9,12 +9,23 @@ import type {
   RuntimeBackend,
   RuntimeEvent,
 } from "@mcpfleet/core";
-import { FleetError, silentLogger, throwIfAborted } from "@mcpfleet/core";
-import { Feed, LogRing } from "./log-ring.js";
+import { FleetError, silentLogger } from "@mcpfleet/core";
+import {
+  type AsyncQueue,
+  LogRing,
+  noInstance,
+  runtimeClosed,
+  throwIfAborted,
+  watchQueue,
+} from "@mcpfleet/core/adapter";
+import { childEnv } from "./child-env.js";
 import type { ProcessRuntimeOptions } from "./options.js";
 import { parseOptions } from "./options.js";
+import { PidRecords } from "./pid-records.js";
 import type { InstanceSettings } from "./process-instance.js";
 import { ProcessInstance } from "./process-instance.js";
+import { instanceDirName, launchPlan } from "./sandbox.js";
+import { prepareHome, sandboxResolver, workDirOf } from "./sandbox-setup.js";
 
 export interface ProcessRuntime extends RuntimeBackend {
   /** Pid of an instance's process (tests, diagnostics). */
@@ -52,24 +63,22 @@ function validateSpec(request: DeployRequest): ProcessSpec {
 }
 
 /**
- * The embedded runtime: each `process` instance is a local child process in its own process group.
+ * The embedded runtime: each `process` instance is a local child process in its own process group,
+ * confined by bubblewrap (or at least run as an unprivileged user; see the README's sandbox section).
  * stdio servers are bridged to Streamable HTTP on a loopback port; HTTP servers are reached on the
- * spec's port. No isolation whatsoever: for development and embedded use.
+ * spec's port.
  */
 export function processRuntime(options: ProcessRuntimeOptions = {}): ProcessRuntime {
   const opts = parseOptions(options);
   const logger = (opts.logger ?? silentLogger()).child({ runtime: opts.name ?? "process" });
-  const baseEnv: Record<string, string> = opts.inheritEnv
-    ? Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => typeof e[1] === "string"))
-    : {};
-  const defaults =
-    opts.baseEnv ??
-    Object.fromEntries(["PATH", "HOME"].flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])));
-  Object.assign(baseEnv, defaults);
+  const workDir = workDirOf(opts);
+  const sandbox = sandboxResolver(opts, workDir, logger);
+  const pids = new PidRecords(workDir, logger);
+  pids.reap();
   const instances = new Map<string, ProcessInstance>();
   const logs = new Map<string, LogRing>();
   const locks = new Map<string, Promise<unknown>>();
-  const watchers = new Set<Feed<RuntimeEvent>>();
+  const watchers = new Set<AsyncQueue<RuntimeEvent>>();
   let closed = false;
 
   const emit = (instanceId: string, kind: RuntimeEvent["kind"]) => {
@@ -94,7 +103,7 @@ export function processRuntime(options: ProcessRuntimeOptions = {}): ProcessRunt
   };
 
   const assertOpen = () => {
-    if (closed) throw new FleetError("CLOSED", `${TAG} runtime is closed`);
+    if (closed) throw runtimeClosed("backend-process");
   };
 
   const stopInstance = async (id: string) => {
@@ -136,15 +145,31 @@ export function processRuntime(options: ProcessRuntimeOptions = {}): ProcessRunt
           ring = new LogRing(opts.logLimit ?? 1000);
           logs.set(id, ring);
         }
+        const cfg = await sandbox();
+        const home = prepareHome(cfg, id);
+        const record = instanceDirName(id);
         const settings: InstanceSettings = {
           spawn: opts.spawn ?? spawn,
           // secrets only reach the child's environment; nothing here is ever logged
-          env: { ...baseEnv, ...request.env, ...request.secrets.env },
+          env: childEnv(
+            home,
+            cfg.mode === "bwrap" ? "/tmp" : `${home}/.tmp`,
+            opts.baseEnv,
+            request.env,
+            request.secrets.env,
+          ),
+          plan: (spec, argv, env) => launchPlan(cfg, spec, argv, env, home),
+          onSpawn: (pid) => pids.add(record, pid),
+          onGone: () => pids.remove(record),
           logLimit: opts.logLimit ?? 1000,
           killGraceMs: opts.killGraceMs ?? 5000,
           startTimeoutMs: opts.startTimeoutMs ?? 30_000,
           httpPath: opts.httpPath ?? "/mcp",
-          bridge: (opts.bridge ?? {}) as InstanceSettings["bridge"],
+          bridge: {
+            ...(opts.advertiseHost ? { host: opts.advertiseHost } : {}),
+            ...(opts.bridge ?? {}),
+          } as InstanceSettings["bridge"],
+          advertiseHost: opts.advertiseHost ?? "127.0.0.1",
           logger: logger.child({ instanceId: id }),
           onChange: (iid, kind) => {
             if (instances.get(iid) === inst) emit(iid, kind);
@@ -195,7 +220,7 @@ export function processRuntime(options: ProcessRuntimeOptions = {}): ProcessRunt
     logs(instanceId: string, logOptions: LogOptions = {}): AsyncIterable<LogLine> {
       const ring = logs.get(instanceId);
       if (!ring) {
-        const err = new FleetError("NOT_FOUND", `${TAG} no instance ${instanceId}`, { path: "id", isRetryable: false });
+        const err = noInstance("backend-process", instanceId);
         return {
           [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(err) }),
         };
@@ -204,15 +229,7 @@ export function processRuntime(options: ProcessRuntimeOptions = {}): ProcessRunt
     },
 
     watch(call: CallOptions = {}): AsyncIterable<RuntimeEvent> {
-      const feed = new Feed<RuntimeEvent>();
-      watchers.add(feed);
-      const stop = () => {
-        watchers.delete(feed);
-        feed.end();
-      };
-      if (call.signal?.aborted || closed) stop();
-      else call.signal?.addEventListener("abort", stop, { once: true });
-      return feed;
+      return watchQueue(watchers, call.signal, closed);
     },
 
     pid: (instanceId) => instances.get(instanceId)?.pid,

@@ -10,7 +10,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProcessRuntime } from "../src/index.js";
 import { processRuntime } from "../src/index.js";
-import { EVERYTHING } from "./helpers.js";
+import { EVERYTHING, SANDBOX } from "./helpers.js";
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -37,7 +37,7 @@ describe("fleet + process runtime + gateway with server-everything", () => {
   let base: string;
 
   beforeAll(async () => {
-    runtime = processRuntime({ killGraceMs: 1000 });
+    runtime = processRuntime({ ...SANDBOX, killGraceMs: 1000 });
     fleet = createFleet({
       runtimes: { process: runtime },
       probes: [mcpProbe()],

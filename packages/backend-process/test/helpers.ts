@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { DeployRequest, ProcessSpec } from "@mcpfleet/core";
 
 const require = createRequire(import.meta.url);
@@ -8,6 +9,10 @@ export const EVERYTHING = join(
   dirname(require.resolve("@modelcontextprotocol/server-everything/package.json")),
   "dist/index.js",
 );
+
+/** The repository (server-everything and the test scripts live in its node_modules), visible read-only in the sandbox. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const SANDBOX = { readOnlyPaths: [REPO_ROOT] };
 
 /** A DeployRequest for a `process` spec (the shape the fleet engine builds). */
 export function processRequest(

@@ -5,7 +5,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { processRuntime } from "../src/index.js";
-import { EVERYTHING, everythingStdio, processRequest } from "./helpers.js";
+import { EVERYTHING, everythingStdio, processRequest, SANDBOX } from "./helpers.js";
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -32,9 +32,9 @@ const alive = (pid: number) => {
   }
 };
 
-async function connect(url: string) {
+async function connect(url: string, headers: Record<string, string> = {}) {
   const client = new Client({ name: "t", version: "1" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
   return client;
 }
 
@@ -46,7 +46,7 @@ const collect = async (it: AsyncIterable<{ line: string }>) => {
 
 describe("processRuntime", () => {
   const log = recordingLogger();
-  const runtime = processRuntime({ logger: log, killGraceMs: 1000 });
+  const runtime = processRuntime({ ...SANDBOX, logger: log, killGraceMs: 1000 });
   afterAll(() => runtime.close());
 
   it("validates options and specs with FleetErrors", async () => {
@@ -80,7 +80,7 @@ describe("processRuntime", () => {
     req.secrets.env.API_KEY = CANARY;
     const observed = await runtime.deploy(req);
     expect(observed.phase).toBe("running");
-    const client = await connect(observed.endpoint!);
+    const client = await connect(observed.endpoint!, observed.endpointHeaders);
     const res = await client.callTool({ name: "get-env", arguments: {} });
     const env = JSON.parse((res.content as { text: string }[])[0]!.text) as Record<string, string>;
     await client.close();
@@ -98,16 +98,21 @@ describe("processRuntime", () => {
     await runtime.remove(id);
   });
 
-  it("inherits the parent env only when asked", async () => {
-    const rt = processRuntime({ inheritEnv: true, killGraceMs: 500 });
-    process.env.MCPFLEET_PARENT_ONLY = "parent-value";
-    const observed = await rt.deploy(everythingStdio("inherit"));
-    const client = await connect(observed.endpoint!);
-    const res = await client.callTool({ name: "get-env", arguments: {} });
-    expect(JSON.parse((res.content as { text: string }[])[0]!.text).MCPFLEET_PARENT_ONLY).toBe("parent-value");
-    await client.close();
-    await rt.close();
-    expect(await rt.inspect("inherit")).toBeUndefined();
+  it("never hands the parent's environment over, and refuses root children unless allowed", () => {
+    expect(() => processRuntime({ inheritEnv: true } as never)).toThrow(/option "inheritEnv" was removed/);
+    if (process.getuid?.() === 0) {
+      const err = (() => {
+        try {
+          processRuntime({ sandbox: "none" });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(FleetError.isInstance(err) && err.code).toBe("SANDBOX_UNAVAILABLE");
+      expect(() => processRuntime({ sandbox: "none", allowRoot: true }).close()).not.toThrow();
+    } else {
+      expect(() => processRuntime({ sandbox: "user" })).toThrow(/needs the host to run as root/);
+    }
   });
 
   it("kills the whole process group on remove, SIGKILL after the grace period", async () => {
@@ -120,6 +125,7 @@ describe("processRuntime", () => {
       require("node:http").createServer().listen(Number(process.env.PORT), "127.0.0.1");`;
     const port = await freePort();
     const id = "group";
+    const runtime = processRuntime({ sandbox: "none", allowRoot: true, killGraceMs: 1000 });
     await runtime.deploy(
       processRequest(id, { command: [process.execPath, "-e", script], transport: "streamable-http", port }),
     );
@@ -136,10 +142,11 @@ describe("processRuntime", () => {
     await runtime.remove(id);
     await until(async () => !alive(leader) && !alive(grandchild), "group to die", 5000);
     expect(await runtime.inspect(id)).toBeUndefined();
+    await runtime.close();
   });
 
   it("does not hold a removal up while a deploy waits for a port that never opens", async () => {
-    const rt = processRuntime({ startTimeoutMs: 120_000, killGraceMs: 200 });
+    const rt = processRuntime({ ...SANDBOX, startTimeoutMs: 120_000, killGraceMs: 200 });
     const port = await freePort();
     const deploying = rt.deploy(
       processRequest("mute", {
@@ -177,7 +184,7 @@ describe("processRuntime", () => {
       endpoint: `http://127.0.0.1:${port}/mcp`,
       transport: "streamable-http",
     });
-    const client = await connect(observed.endpoint!);
+    const client = await connect(observed.endpoint!, observed.endpointHeaders);
     const echo = await client.callTool({ name: "echo", arguments: { message: "over http" } });
     expect((echo.content as { text: string }[])[0]!.text).toBe("Echo: over http");
     await client.close();
@@ -220,7 +227,7 @@ describe("processRuntime", () => {
   });
 
   it("keeps a bounded ring of log lines and follows new ones", async () => {
-    const rt = processRuntime({ logLimit: 5, killGraceMs: 200 });
+    const rt = processRuntime({ ...SANDBOX, logLimit: 5, killGraceMs: 200 });
     const port = await freePort();
     const script = `for (let i = 0; i < 20; i++) console.log("line " + i); setTimeout(() => console.error("late"), 300); require("node:http").createServer().listen(Number(process.env.PORT), "127.0.0.1");`;
     await rt.deploy(
