@@ -1,8 +1,8 @@
 import type { EventHandler, Logger } from "@mcpfleet/core";
+import { errorMessage, withTimeout } from "@mcpfleet/core/adapter";
 import { type ConsumerMessages, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { decodeEvent } from "./codec.js";
 import type { ResolvedNatsBusOptions } from "./options.js";
-import { errorMessage, withTimeout } from "./util.js";
 
 /** A broadcast subscription: an ordered consumer starting right after the stream's last message. */
 export class BroadcastConsumer {

@@ -1,4 +1,5 @@
-import { FleetError, type FleetEvent, isFleetEventType } from "@mcpfleet/core";
+import type { FleetEvent } from "@mcpfleet/core";
+import { decodeFleetEvent } from "@mcpfleet/core/adapter";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -9,21 +10,5 @@ export function encodeEvent(event: FleetEvent): Uint8Array {
 
 /** Decodes a message payload; throws SPEC_INVALID when it is not a FleetEvent. */
 export function decodeEvent(data: Uint8Array): FleetEvent {
-  let value: unknown;
-  try {
-    value = JSON.parse(decoder.decode(data));
-  } catch (err) {
-    throw new FleetError("SPEC_INVALID", "message is not JSON", { path: "data", cause: err });
-  }
-  const e = value as Partial<FleetEvent> | null;
-  if (
-    !e ||
-    typeof e !== "object" ||
-    typeof e.id !== "string" ||
-    !isFleetEventType(e.type) ||
-    typeof e.subject !== "string"
-  ) {
-    throw new FleetError("SPEC_INVALID", "message is not a CloudEvents FleetEvent", { path: "data" });
-  }
-  return e as FleetEvent;
+  return decodeFleetEvent(decoder.decode(data), "message", "data");
 }

@@ -1,9 +1,10 @@
 import type { DeliveryContext, EventHandler, Logger } from "@mcpfleet/core";
-import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { backoffDelay, errorMessage, withTimeout } from "@mcpfleet/core/adapter";
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import { decodeEvent } from "./codec.js";
 import type { ResolvedNatsBusOptions } from "./options.js";
-import { errorMessage, withTimeout } from "./util.js";
+import { ensureConsumer } from "./setup.js";
 
 /**
  * One member of a group: pulls from the group's durable consumer, acks after the handler succeeds,
@@ -18,6 +19,7 @@ export class GroupConsumer {
 
   constructor(
     private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
     private readonly opts: ResolvedNatsBusOptions,
     readonly group: string,
     private readonly durable: string,
@@ -27,7 +29,9 @@ export class GroupConsumer {
     this.logger = logger.child({ group });
   }
 
+  /** Creates (or updates) the group's durable consumer, then pulls from it. */
   async start(): Promise<void> {
+    await ensureConsumer(this.jsm, this.durable, this.opts);
     const consumer = await this.js.consumers.get(this.opts.stream, this.durable);
     this.messages = await consumer.consume({ max_messages: this.opts.batchSize });
     this.loopDone = this.loop(this.messages);
@@ -72,7 +76,11 @@ export class GroupConsumer {
       if (attempt >= this.opts.maxDeliveries) {
         await this.deadLetter(msg, attempt, errorMessage(err), event.id);
       } else {
-        const delay = Math.min(this.opts.maxRedeliveryDelayMs, this.opts.redeliveryDelayMs * 2 ** (attempt - 1));
+        const delay = backoffDelay(attempt - 1, {
+          baseMs: this.opts.redeliveryDelayMs,
+          maxMs: this.opts.maxRedeliveryDelayMs,
+          jitter: "none",
+        });
         this.logger.debug({ eventId: event.id, attempt, delay }, "handler failed, nak with delay");
         msg.nak(delay);
       }

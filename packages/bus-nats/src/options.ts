@@ -1,4 +1,5 @@
-import { FleetError, type Logger } from "@mcpfleet/core";
+import type { Logger } from "@mcpfleet/core";
+import { isLogger, LOGGER_MESSAGE, optionsError, parseOptions } from "@mcpfleet/core/adapter";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
 
@@ -75,7 +76,7 @@ const schema = z
     publishTimeoutMs: z.number().int().min(1).optional(),
     maxBufferedPublishes: z.number().int().min(1).optional(),
     closeTimeoutMs: z.number().int().min(0).optional(),
-    logger: z.custom<Logger>((v) => typeof v === "object" && v !== null).optional(),
+    logger: z.custom<Logger>(isLogger, { message: LOGGER_MESSAGE }).optional(),
   })
   .strict();
 
@@ -87,19 +88,8 @@ export type ResolvedNatsBusOptions = Required<Omit<NatsBusOptions, "connection" 
 
 /** Validates options (never echoing values: server URLs may hold credentials) and applies defaults. */
 export function resolveOptions(options: NatsBusOptions): ResolvedNatsBusOptions {
-  if (typeof options !== "object" || options === null) {
-    throw new FleetError("OPTIONS_INVALID", "[mcpfleet/bus-nats] options must be an object", { path: "" });
-  }
-  const parsed = schema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.join(".") || (issue && "keys" in issue ? String((issue.keys as string[])[0]) : "");
-    throw new FleetError(
-      "OPTIONS_INVALID",
-      `[mcpfleet/bus-nats] option "${path}" ${issue?.code === "unrecognized_keys" ? "is not known" : (issue?.message ?? "is invalid")}`,
-      { path },
-    );
-  }
+  if (options === null) throw optionsError("bus-nats", "", "options must be an object");
+  parseOptions("bus-nats", schema, options);
   const stream = options.stream ?? "MCPFLEET_EVENTS";
   const servers = options.servers ?? "nats://127.0.0.1:4222";
   return {

@@ -1,5 +1,5 @@
 import { busConformance, describeWith } from "@mcpfleet/core/testing";
-import { type NatsBus, natsBus } from "../src/index.js";
+import { natsBus } from "../src/index.js";
 import { deleteStreams, NATS_URL, natsService, testNames } from "./helpers.js";
 
 const nats = await natsService();
@@ -24,8 +24,6 @@ describeWith([nats], "natsBus on a real NATS JetStream", () => {
     },
     {
       maxDeliveries: 3,
-      deadLetters: async (bus) =>
-        (await (bus as NatsBus).deadLetters()).flatMap((d) => (d.event ? [{ event: d.event, group: d.group }] : [])),
     },
   );
 });

@@ -1,9 +1,8 @@
 import { fileURLToPath } from "node:url";
 import { createEvent, type FleetEvent } from "@mcpfleet/core";
-import { describeWith } from "@mcpfleet/core/testing";
+import { type Child, describeWith, runChild } from "@mcpfleet/core/testing";
 import { afterEach, expect, it } from "vitest";
 import { natsBus } from "../src/index.js";
-import { type Child, runChild } from "./child.js";
 import { deleteStreams, NATS_URL, natsService, testNames, until } from "./helpers.js";
 import { ownNats } from "./own-nats.js";
 

@@ -1,7 +1,8 @@
 import type { EventHandler, Logger } from "@mcpfleet/core";
+import { backoffDelay, errorMessage, pause, withTimeout } from "@mcpfleet/core/adapter";
 import type { Redis } from "ioredis";
 import { decodeEntry } from "./codec.js";
-import { type BusContext, errorMessage, sleep, withTimeout } from "./context.js";
+import type { BusContext } from "./context.js";
 
 type Entry = [id: string, fields: string[]];
 
@@ -55,7 +56,7 @@ export class BroadcastConsumer {
         if (this.stopped) break;
         failures++;
         this.logger.warn({ err: errorMessage(err), failures }, "broadcast read failed, retrying");
-        await sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 6)), this.stopSignal.signal);
+        await pause(backoffDelay(failures, { baseMs: 50, maxMs: 2000, jitter: "none" }), this.stopSignal.signal);
       }
     }
   }

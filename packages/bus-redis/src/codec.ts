@@ -1,4 +1,5 @@
-import { FleetError, type FleetEvent, isFleetEventType } from "@mcpfleet/core";
+import { FleetError, type FleetEvent } from "@mcpfleet/core";
+import { decodeFleetEvent } from "@mcpfleet/core/adapter";
 
 /** Field name of the event JSON in a stream entry. */
 export const EVENT_FIELD = "e";
@@ -16,21 +17,5 @@ export function decodeEntry(fields: string[]): FleetEvent {
 }
 
 export function decodeEvent(json: string): FleetEvent {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch (err) {
-    throw new FleetError("SPEC_INVALID", "stream entry is not JSON", { path: EVENT_FIELD, cause: err });
-  }
-  const e = value as Partial<FleetEvent> | null;
-  if (
-    !e ||
-    typeof e !== "object" ||
-    typeof e.id !== "string" ||
-    !isFleetEventType(e.type) ||
-    typeof e.subject !== "string"
-  ) {
-    throw new FleetError("SPEC_INVALID", "stream entry is not a CloudEvents FleetEvent", { path: EVENT_FIELD });
-  }
-  return e as FleetEvent;
+  return decodeFleetEvent(json, "stream entry", EVENT_FIELD);
 }

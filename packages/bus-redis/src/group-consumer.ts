@@ -1,7 +1,8 @@
 import type { DeliveryContext, EventHandler, FleetEvent, Logger } from "@mcpfleet/core";
+import { backoffDelay, errorMessage, pause, withTimeout } from "@mcpfleet/core/adapter";
 import type { Redis } from "ioredis";
 import { decodeEntry, EVENT_FIELD } from "./codec.js";
-import { type BusContext, errorMessage, sleep, withTimeout } from "./context.js";
+import type { BusContext } from "./context.js";
 
 type Entry = [id: string, fields: string[]];
 
@@ -106,7 +107,7 @@ export class GroupConsumer {
         }
         failures++;
         this.logger.warn({ err: message, failures }, "stream read failed, retrying");
-        await sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 6)), this.stopSignal.signal);
+        await pause(backoffDelay(failures, { baseMs: 50, maxMs: 2000, jitter: "none" }), this.stopSignal.signal);
       }
     }
   }
@@ -195,7 +196,11 @@ export class GroupConsumer {
 
   private scheduleRetry(id: string, attempt: number, event: FleetEvent): void {
     const { opts } = this.ctx;
-    const delay = Math.min(opts.maxRedeliveryDelayMs, opts.redeliveryDelayMs * 2 ** (attempt - 2));
+    const delay = backoffDelay(attempt - 2, {
+      baseMs: opts.redeliveryDelayMs,
+      maxMs: opts.maxRedeliveryDelayMs,
+      jitter: "none",
+    });
     this.logger.debug({ eventId: event.id, attempt, delay }, "handler failed, redelivering");
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);

@@ -6,6 +6,7 @@ export {
   LEGACY_SOURCE,
   type LegacyEventType,
 } from "./legacy-codec.js";
+export { LEGACY_ID_RECORD_KIND } from "./legacy-ids.js";
 export {
   LEGACY_ID_MARKER,
   type LegacyFleet,

@@ -1,8 +1,18 @@
-import { type Fleet, FleetError, type FleetEvent, type Instance, type Logger, silentLogger } from "@mcpfleet/core";
+import {
+  type Fleet,
+  FleetError,
+  type FleetEvent,
+  type Instance,
+  type Logger,
+  type Repository,
+  type StoredRecord,
+  silentLogger,
+} from "@mcpfleet/core";
+import { errorMessage, isLogger, LOGGER_MESSAGE, parseOptions } from "@mcpfleet/core/adapter";
 import { Redis } from "ioredis";
 import { z } from "zod";
-import { errorMessage } from "./context.js";
 import { decodeLegacyEvent, encodeLegacyEvent } from "./legacy-codec.js";
+import { LegacyIds } from "./legacy-ids.js";
 
 /** The part of the Fleet API the legacy source drives (any `Fleet` fits). */
 export type LegacyFleet = Pick<Fleet, "subscribe"> & {
@@ -20,6 +30,17 @@ export interface LegacyRedisSourceOptions {
   channels?: { created?: string; deleted?: string; statusChanged?: string };
   /** Publish `MCPServerInstanceStatusChanged` back on the legacy channel; default false. */
   publishStatus?: boolean;
+  /**
+   * Where the legacy id ↔ fleet id mapping is stored: a fleet store's `records` (survives restarts,
+   * shared by replicas). Without it the mapping lives in this process (and the instance description).
+   */
+  records?: Repository<StoredRecord>;
+  /**
+   * Status changes are published once however many sources see them: each publish first takes the
+   * Redis key `<statusDedupePrefix><channel>:<event id>` (SET NX, kept `statusDedupeTtlMs`, default 1 hour).
+   */
+  statusDedupePrefix?: string;
+  statusDedupeTtlMs?: number;
   logger?: Logger;
 }
 
@@ -27,7 +48,7 @@ export interface LegacySourceStats {
   received: number;
   created: number;
   deleted: number;
-  /** Duplicates and deletes of unknown instances. */
+  /** Duplicates, deletes of unknown instances, status changes another source published. */
   skipped: number;
   /** Undecodable messages and failed commands (logged). */
   failed: number;
@@ -62,7 +83,17 @@ const schema = z
       .partial()
       .strict(),
     publishStatus: z.boolean(),
-    logger: z.custom<Logger>((v) => typeof v === "object" && v !== null),
+    records: z.custom<Repository<StoredRecord>>(
+      (v) => typeof v === "object" && v !== null && typeof (v as Repository<StoredRecord>).get === "function",
+      { message: "must be a store repository (store.records)" },
+    ),
+    statusDedupePrefix: z.string().max(200),
+    statusDedupeTtlMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(7 * 86_400_000),
+    logger: z.custom<Logger>(isLogger, { message: LOGGER_MESSAGE }),
   })
   .partial()
   .required({ fleet: true })
@@ -73,21 +104,12 @@ const schema = z
  * `MCPServerInstanceDeleted`), decodes each message and turns it into a fleet command. Created →
  * `fleet.instances.create` (skipped when the id or name exists); deleted → `fleet.instances.delete`.
  * Messages are handled one at a time, in order. Pub/sub is fire-and-forget: messages published while
- * the source is down are lost, as they were in the original system.
+ * the source is down are lost, as they were in the original system. Several sources (replicas) may
+ * run at once: commands are idempotent, the id mapping is shared through `records`, and each status
+ * change is published once.
  */
 export function legacyRedisSource(options: LegacyRedisSourceOptions): LegacyRedisSource {
-  const parsed = schema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.join(".") || (issue && "keys" in issue ? String((issue.keys as string[])[0]) : "");
-    throw new FleetError(
-      "OPTIONS_INVALID",
-      `[mcpfleet/bus-redis] legacy source option "${path}" ${issue?.message ?? "is invalid"}`,
-      {
-        path,
-      },
-    );
-  }
+  parseOptions("bus-redis", schema, options, { subject: "legacy source option" });
   const { fleet } = options;
   const logger = (options.logger ?? silentLogger()).child({ source: "legacy-redis" });
   const channels = {
@@ -102,16 +124,12 @@ export function legacyRedisSource(options: LegacyRedisSourceOptions): LegacyRedi
   let sub: Redis | undefined;
   let unsubscribeFleet: (() => void) | undefined;
   let chain: Promise<void> = Promise.resolve();
+  let statusChain: Promise<void> = Promise.resolve();
   let closed = false;
   const stats: LegacySourceStats = { received: 0, created: 0, deleted: 0, skipped: 0, failed: 0, statusPublished: 0 };
-  /** Legacy instance id ↔ fleet instance id (the fleet picks its own ids). */
-  const toFleetId = new Map<string, string>();
-  const toLegacyId = new Map<string, string>();
-
-  const remember = (legacyId: string, id: string) => {
-    toFleetId.set(legacyId, id);
-    toLegacyId.set(id, legacyId);
-  };
+  const ids = new LegacyIds(options.records);
+  const dedupePrefix = options.statusDedupePrefix ?? "mcpfleet:legacy-status:";
+  const dedupeTtlMs = options.statusDedupeTtlMs ?? 3_600_000;
 
   async function find(idOrName: string): Promise<Instance | undefined> {
     try {
@@ -123,7 +141,7 @@ export function legacyRedisSource(options: LegacyRedisSourceOptions): LegacyRedi
   }
 
   async function findByLegacyId(legacyId: string): Promise<Instance | undefined> {
-    const mapped = toFleetId.get(legacyId);
+    const mapped = await ids.fleetId(legacyId);
     const direct = (mapped && (await find(mapped))) || (await find(legacyId));
     if (direct) return direct;
     const all = await fleet.instances.list();
@@ -135,7 +153,7 @@ export function legacyRedisSource(options: LegacyRedisSourceOptions): LegacyRedi
     const name = event.data.name as string;
     const existing = (await findByLegacyId(legacyId)) ?? (await find(name));
     if (existing) {
-      remember(legacyId, existing.id);
+      await ids.remember(legacyId, existing.id);
       stats.skipped++;
       logger.debug({ eventId: event.id, instanceId: existing.id }, "instance exists, created event skipped");
       return;
@@ -146,7 +164,7 @@ export function legacyRedisSource(options: LegacyRedisSourceOptions): LegacyRedi
       server_spec_id: (event.data.server_spec_id as string | null | undefined) ?? null,
       json_spec: event.data.json_spec,
     });
-    remember(legacyId, created.id);
+    await ids.remember(legacyId, created.id);
     stats.created++;
     logger.info({ eventId: event.id, instanceId: created.id, legacyId }, "instance created from legacy event");
   }
@@ -175,7 +193,11 @@ export function legacyRedisSource(options: LegacyRedisSourceOptions): LegacyRedi
     stats.received++;
     let event: FleetEvent;
     try {
-      event = decodeLegacyEvent(message, channel);
+      // the configured channel says which event it carries, whatever it is called
+      event = decodeLegacyEvent(
+        message,
+        channel === channels.deleted ? "MCPServerInstanceDeleted" : "MCPServerInstanceCreated",
+      );
     } catch (err) {
       stats.failed++;
       // the error names paths only, never the payload (specs may carry secret literals)
@@ -198,19 +220,39 @@ export function legacyRedisSource(options: LegacyRedisSourceOptions): LegacyRedi
     }
   }
 
-  function onFleetEvent(event: FleetEvent): void {
-    if (event.type !== "MCPServerInstanceStatusChanged" || closed) return;
+  /** The legacy id of a fleet instance: the stored mapping, else the marker its description carries. */
+  async function legacyIdOf(fleetId: string): Promise<string> {
+    const mapped = await ids.legacyId(fleetId);
+    if (mapped) return mapped;
+    const description = (await find(fleetId))?.description ?? "";
+    return description.startsWith(LEGACY_ID_MARKER) ? description.slice(LEGACY_ID_MARKER.length) : fleetId;
+  }
+
+  async function publishStatus(event: FleetEvent): Promise<void> {
+    const key = `${dedupePrefix}${channels.statusChanged}:${event.id}`;
+    if ((await pub.set(key, "1", "PX", dedupeTtlMs, "NX")) !== "OK") {
+      stats.skipped++;
+      return;
+    }
     const data = {
-      instance_id: toLegacyId.get(event.subject) ?? event.subject,
+      instance_id: await legacyIdOf(event.subject),
       status: event.data.status,
       previous_status: event.data.previous_status,
       status_reason: event.data.status_reason ?? null,
     };
-    pub
-      .publish(channels.statusChanged, encodeLegacyEvent(event, data))
-      .then(() => {
-        stats.statusPublished++;
-      })
+    await pub.publish(channels.statusChanged, encodeLegacyEvent(event, data));
+    stats.statusPublished++;
+    // the instance is gone: its mapping is no longer needed
+    if (event.data.status === "deleted") await ids.forget(event.subject);
+  }
+
+  function onFleetEvent(event: FleetEvent): void {
+    if (event.type !== "MCPServerInstanceStatusChanged" || closed) return;
+    // after the commands received so far (their mappings are stored), one at a time, in order
+    const commands = chain;
+    statusChain = statusChain
+      .then(() => commands)
+      .then(() => publishStatus(event))
       .catch((err: unknown) => logger.warn({ eventId: event.id, err: errorMessage(err) }, "status publish failed"));
   }
 
@@ -234,13 +276,17 @@ export function legacyRedisSource(options: LegacyRedisSourceOptions): LegacyRedi
       if (options.publishStatus) unsubscribeFleet = fleet.subscribe(onFleetEvent);
       logger.info({ channels: [channels.created, channels.deleted] }, "legacy source subscribed");
     },
-    idle: () => chain,
+    idle: async () => {
+      await chain;
+      await statusChain;
+    },
     async close() {
       if (closed) return;
       closed = true;
       unsubscribeFleet?.();
       sub?.disconnect();
       await chain;
+      await statusChain;
       if (ownsClient) pub.disconnect();
     },
     [Symbol.asyncDispose]: () => source.close(),

@@ -1,4 +1,5 @@
-import { FleetError, type Logger } from "@mcpfleet/core";
+import type { Logger } from "@mcpfleet/core";
+import { isLogger, LOGGER_MESSAGE, optionsError, parseOptions } from "@mcpfleet/core/adapter";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 
@@ -64,7 +65,7 @@ const schema = z
     maxBufferedPublishes: z.number().int().min(1).optional(),
     closeTimeoutMs: z.number().int().min(0).optional(),
     maxDeadLetters: z.number().int().min(1).optional(),
-    logger: z.custom<Logger>((v) => typeof v === "object" && v !== null).optional(),
+    logger: z.custom<Logger>(isLogger, { message: LOGGER_MESSAGE }).optional(),
   })
   .partial({ client: true })
   .strict();
@@ -77,19 +78,8 @@ export type ResolvedRedisBusOptions = Required<Omit<RedisBusOptions, "client" | 
 
 /** Validates options (never echoing values: they may hold credentials) and applies defaults. */
 export function resolveOptions(options: RedisBusOptions): ResolvedRedisBusOptions {
-  if (typeof options !== "object" || options === null) {
-    throw new FleetError("OPTIONS_INVALID", "[mcpfleet/bus-redis] options must be an object", { path: "" });
-  }
-  const parsed = schema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.join(".") || (issue && "keys" in issue ? String((issue.keys as string[])[0]) : "");
-    throw new FleetError(
-      "OPTIONS_INVALID",
-      `[mcpfleet/bus-redis] option "${path}" ${issue?.code === "unrecognized_keys" ? "is not known" : (issue?.message ?? "is invalid")}`,
-      { path },
-    );
-  }
+  if (options === null) throw optionsError("bus-redis", "", "options must be an object");
+  parseOptions("bus-redis", schema, options);
   const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
   return {
     url: options.url ?? "redis://127.0.0.1:6379",

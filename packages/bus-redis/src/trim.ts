@@ -1,5 +1,5 @@
+import { errorMessage } from "@mcpfleet/core/adapter";
 import type { BusContext } from "./context.js";
-import { errorMessage } from "./context.js";
 import { minStreamId } from "./stream-id.js";
 
 /**

@@ -1,9 +1,8 @@
 import { fileURLToPath } from "node:url";
 import { createEvent, type FleetEvent } from "@mcpfleet/core";
-import { describeWith } from "@mcpfleet/core/testing";
+import { type Child, describeWith, runChild } from "@mcpfleet/core/testing";
 import { afterEach, expect, it } from "vitest";
 import { redisBus } from "../src/index.js";
-import { type Child, runChild } from "./child.js";
 import { deleteKeys, REDIS_URL, redisService, testPrefix, until } from "./helpers.js";
 import { ownRedis } from "./own-redis.js";
 

@@ -28,7 +28,12 @@ describeWith([redis], "legacyRedisSource driving a real fleet (createFleet + mem
     closers.push(() => fleet.close());
     // the legacy event references its server definition by id: register the seed server under that id
     const server = JSON.parse(readFileSync(new URL("./fixtures/server-filesystem.json", import.meta.url), "utf8"));
-    await fleet.servers.register({ ...server, id: "7b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e" });
+    // the original system keeps the secret under its own scope (instance_123): its server definition grants it
+    await fleet.servers.register({
+      ...server,
+      id: "7b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e",
+      secret_scopes: ["instance_123"],
+    });
     const ns = `legacy-fleet-${randomUUID().slice(0, 8)}:`;
     const channels = {
       created: `${ns}MCPServerInstanceCreated`,

@@ -1,20 +1,17 @@
 import { InfisicalSDK, SecretType } from "@infisical/sdk";
+import { FleetError, type SecretRef, type SecretStore, silentLogger } from "@mcpfleet/core";
 import {
   abortable,
-  type CallOptions,
-  FleetError,
-  ScopeCache,
-  type SecretRef,
-  type SecretStore,
-  silentLogger,
+  backoffDelay,
+  secretRefText as refText,
   sleep,
   throwIfAborted,
-} from "@mcpfleet/core";
+  writableSecretStore,
+} from "@mcpfleet/core/adapter";
 import { type Failure, failureOf, HttpFailure, isAbsent, isExisting, isFolderMissing, toFleetError } from "./errors.js";
 import { type InfisicalSecretsOptions, parseInfisicalOptions } from "./options.js";
 import { UniversalAuthSession } from "./session.js";
 
-const NAME = /^[A-Za-z0-9_.-]+$/;
 const FOLDER_NAME = /^[A-Za-z0-9_-]+$/;
 
 /** Infisical returns a placeholder instead of the value when the identity lacks "Read Value". */
@@ -22,25 +19,6 @@ const hiddenValue = (subject: string) =>
   new FleetError("SECRET_ACCESS_DENIED", `infisical hid the value of ${subject} (no "Read Value" permission)`);
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; failure: Failure };
-
-const refText = (ref: SecretRef) => `secret_ref:${ref.scope}:${ref.key}`;
-
-function checkName(value: unknown, what: "scope" | "key"): string {
-  if (typeof value !== "string" || !NAME.test(value) || value === "." || value === "..") {
-    throw new FleetError("SPEC_INVALID", `invalid secret ${what}: must match [A-Za-z0-9_.-]+`, {
-      path: what,
-      isRetryable: false,
-    });
-  }
-  return value;
-}
-
-function checkRef(ref: SecretRef): SecretRef {
-  if (typeof ref !== "object" || ref === null) {
-    throw new FleetError("SPEC_INVALID", "invalid secret ref", { path: "ref", isRetryable: false });
-  }
-  return { scope: checkName(ref.scope, "scope"), key: checkName(ref.key, "key") };
-}
 
 /**
  * A `SecretStore` on Infisical: scope `s` is the folder `<pathPrefix>/s` of one project
@@ -53,14 +31,8 @@ export function infisicalSecrets(options: InfisicalSecretsOptions): SecretStore 
   const now = opts.now ?? Date.now;
   const sdk = opts.sdk ?? new InfisicalSDK({ siteUrl: opts.siteUrl });
   const session = new UniversalAuthSession(opts, sdk, now, logger);
-  const cache = new ScopeCache<Map<string, string>>(opts.cacheTtlMs, now);
   const base = { projectId: opts.projectId, environment: opts.environment };
   const pathOf = (scope: string) => `${opts.pathPrefix}/${scope}`;
-  let closed = false;
-
-  const ensureOpen = () => {
-    if (closed) throw new FleetError("CLOSED", "[mcpfleet/secrets-infisical] store is closed");
-  };
 
   /** Runs one authenticated call: re-login once on 401, bounded retries with backoff on 429/5xx. */
   const attempt = async <T>(fn: (token: string) => Promise<T>, signal?: AbortSignal): Promise<Outcome<T>> => {
@@ -91,7 +63,7 @@ export function infisicalSecrets(options: InfisicalSecretsOptions): SecretStore 
       // Network failures were already retried inside @infisical/sdk.
       const retryable = failure.status === 429 || (failure.status !== undefined && failure.status >= 500);
       if (!retryable || n === opts.maxAttempts) break;
-      await sleep(Math.random() * Math.min(5000, opts.backoffMs * 2 ** (n - 1)), signal);
+      await sleep(backoffDelay(n - 1, { baseMs: opts.backoffMs, maxMs: 5000 }), signal);
       logger.debug({ attempt: n, status: failure.status }, "infisical request failed, retrying");
       n++;
     }
@@ -194,100 +166,63 @@ export function infisicalSecrets(options: InfisicalSecretsOptions): SecretStore 
     });
   };
 
-  const store: SecretStore = {
-    specificationVersion: "v1",
-    name: "infisical",
-    capabilities: { write: true, list: true },
+  // writes invalidate their scope (the kit does); reads use the cache only with a TTL
+  const store = writableSecretStore<Map<string, string>>(
+    { adapter: "secrets-infisical", name: "infisical", cacheTtlMs: opts.cacheTtlMs, now },
+    (cache) => ({
+      async get(r, callOptions) {
+        const signal = callOptions?.signal;
+        if (opts.cacheTtlMs > 0) {
+          const value = (await cache.get(r.scope, () => loadScope(r.scope), signal)).get(r.key);
+          if (value === undefined) throw new FleetError("SECRET_NOT_FOUND", `secret not found: ${refText(r)}`);
+          return value;
+        }
+        const o = await attempt(
+          () =>
+            sdk.secrets().getSecret({
+              ...base,
+              secretName: r.key,
+              secretPath: pathOf(r.scope),
+              expandSecretReferences: false,
+              includeImports: false,
+              type: SecretType.Shared,
+              viewSecretValue: true,
+            }),
+          signal,
+        );
+        const secret = must(o, refText(r));
+        if (typeof secret?.secretValue !== "string" || secret.secretValueHidden === true) throw hiddenValue(refText(r));
+        return secret.secretValue;
+      },
 
-    async get(ref, callOptions?: CallOptions) {
-      ensureOpen();
-      const r = checkRef(ref);
-      const signal = callOptions?.signal;
-      if (opts.cacheTtlMs > 0) {
-        const value = (await cache.get(r.scope, () => loadScope(r.scope), signal)).get(r.key);
-        if (value === undefined) throw new FleetError("SECRET_NOT_FOUND", `secret not found: ${refText(r)}`);
-        return value;
-      }
-      const o = await attempt(
-        () =>
-          sdk.secrets().getSecret({
-            ...base,
-            secretName: r.key,
-            secretPath: pathOf(r.scope),
-            expandSecretReferences: false,
-            includeImports: false,
-            type: SecretType.Shared,
-            viewSecretValue: true,
-          }),
-        signal,
-      );
-      const secret = must(o, refText(r));
-      if (typeof secret?.secretValue !== "string" || secret.secretValueHidden === true) throw hiddenValue(refText(r));
-      return secret.secretValue;
-    },
+      set: (r, value, callOptions) => write(r, value, callOptions?.signal),
 
-    async set(ref, value, callOptions?: CallOptions) {
-      ensureOpen();
-      const r = checkRef(ref);
-      if (typeof value !== "string") {
-        throw new FleetError("SPEC_INVALID", `secret value for ${refText(r)} must be a string`, {
-          path: "value",
-          isRetryable: false,
-        });
-      }
-      try {
-        await write(r, value, callOptions?.signal);
-      } finally {
-        cache.invalidate(r.scope);
-      }
-    },
-
-    async delete(ref, callOptions?: CallOptions) {
-      ensureOpen();
-      const r = checkRef(ref);
-      try {
+      async delete(r, callOptions) {
         const o = await attempt(
           () => sdk.secrets().deleteSecret(r.key, { ...base, secretPath: pathOf(r.scope), type: SecretType.Shared }),
           callOptions?.signal,
         );
         if (!o.ok && isAbsent(o.failure)) return;
         must(o, refText(r));
-      } finally {
-        cache.invalidate(r.scope);
-      }
-    },
+      },
 
-    async list(scope, callOptions?: CallOptions) {
-      ensureOpen();
-      const s = checkName(scope, "scope");
-      const secrets = await listScope(s, false, callOptions?.signal);
-      return [...new Set(secrets.map((x) => x.secretKey))].sort();
-    },
+      async list(s, callOptions) {
+        const secrets = await listScope(s, false, callOptions?.signal);
+        return [...new Set(secrets.map((x) => x.secretKey))].sort();
+      },
 
-    async deleteScope(scope, callOptions?: CallOptions) {
-      ensureOpen();
-      const s = checkName(scope, "scope");
-      const signal = callOptions?.signal;
-      try {
+      async deleteScope(s, callOptions) {
+        const signal = callOptions?.signal;
         const o = await attempt((token) => deleteFolder(s, token, signal), signal);
         if (o.ok || isAbsent(o.failure)) return;
         if (o.failure.status !== 403) throw toFleetError(o.failure, `scope "${s}"`);
         // No folder-delete permission: delete the secrets one by one.
         logger.debug({ scope: s }, "infisical folder delete denied, deleting secrets one by one");
-        for (const key of await store.list!(s, callOptions)) await store.delete({ scope: s, key }, callOptions);
-      } finally {
-        cache.invalidate(s);
-      }
-    },
+        for (const key of await store.list(s, callOptions)) await store.delete({ scope: s, key }, callOptions);
+      },
 
-    async close() {
-      closed = true;
-      cache.clear();
-    },
-
-    [Symbol.asyncDispose]() {
-      return store.close();
-    },
-  };
+      close() {},
+    }),
+  );
   return store;
 }

@@ -1,5 +1,6 @@
 import type { InfisicalSDK } from "@infisical/sdk";
-import { FleetError, type Logger } from "@mcpfleet/core";
+import type { Logger } from "@mcpfleet/core";
+import { isLogger, LOGGER_MESSAGE, parseOptions } from "@mcpfleet/core/adapter";
 import { z } from "zod";
 
 const folderPath = /^(\/[A-Za-z0-9_-]+)*$/;
@@ -27,7 +28,7 @@ export const infisicalOptionsSchema = z.object({
   requestTimeoutMs: z.number().int().positive().default(10_000),
   /** Fraction of the access token's lifetime after which the store logs in again (default 0.8). */
   reloginFraction: z.number().gt(0).lt(1).default(0.8),
-  logger: z.custom<Logger>((v) => typeof v === "object" && v !== null).optional(),
+  logger: z.custom<Logger>(isLogger, { message: LOGGER_MESSAGE }).optional(),
   /** An `InfisicalSDK` for the secrets calls (tests); it must point at `siteUrl`. */
   sdk: z.custom<InfisicalSDK>((v) => typeof v === "object" && v !== null).optional(),
   /** Clock (tests). */
@@ -38,13 +39,6 @@ export type InfisicalSecretsOptions = z.input<typeof infisicalOptionsSchema>;
 export type ResolvedInfisicalOptions = z.output<typeof infisicalOptionsSchema>;
 
 export function parseInfisicalOptions(options: InfisicalSecretsOptions): ResolvedInfisicalOptions {
-  const parsed = infisicalOptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.join(".") || "options";
-    throw new FleetError("OPTIONS_INVALID", `[mcpfleet/secrets-infisical] option "${path}": ${issue?.message}`, {
-      path,
-    });
-  }
-  return { ...parsed.data, siteUrl: parsed.data.siteUrl.replace(/\/+$/, "") };
+  const parsed = parseOptions("secrets-infisical", infisicalOptionsSchema, options);
+  return { ...parsed, siteUrl: parsed.siteUrl.replace(/\/+$/, "") };
 }

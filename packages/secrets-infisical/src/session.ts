@@ -1,5 +1,6 @@
 import type { InfisicalSDK } from "@infisical/sdk";
-import { abortable, FleetError, type Logger } from "@mcpfleet/core";
+import { FleetError, type Logger } from "@mcpfleet/core";
+import { abortable } from "@mcpfleet/core/adapter";
 import { type Failure, toFleetError } from "./errors.js";
 import type { ResolvedInfisicalOptions } from "./options.js";
 

@@ -1,7 +1,6 @@
-import { secretStoreConformance } from "@mcpfleet/core/testing";
+import { secretStoreBehaviour, secretStoreConformance } from "@mcpfleet/core/testing";
 import { describe } from "vitest";
 import { infisicalSecrets } from "../src/index.js";
-import { storeBehaviour } from "./behaviour.js";
 
 // Runs against a real Infisical when INFISICAL_SITE_URL, INFISICAL_CLIENT_ID, INFISICAL_CLIENT_SECRET and
 // INFISICAL_PROJECT_ID are set (environment: INFISICAL_ENVIRONMENT, default `dev`).
@@ -24,6 +23,6 @@ describe.skipIf(!enabled)(title, () => {
       environment: env.INFISICAL_ENVIRONMENT ?? "dev",
       pathPrefix: prefix,
     });
-  storeBehaviour(make);
+  secretStoreBehaviour(make);
   secretStoreConformance(`infisical (real server)`, make);
 });

@@ -1,8 +1,8 @@
 import { InfisicalSDK } from "@infisical/sdk";
 import { FleetError, recordingLogger, type SecretStore } from "@mcpfleet/core";
+import { secretStoreBehaviour } from "@mcpfleet/core/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { infisicalSecrets } from "../src/index.js";
-import { storeBehaviour } from "./behaviour.js";
 import { FakeInfisical } from "./fake-infisical.js";
 
 const AUTH = { clientId: "client-id-1", clientSecret: "client-secret-1" };
@@ -12,7 +12,7 @@ describe("infisicalSecrets against the fake Infisical: store behaviour", () => {
   const fake = new FakeInfisical();
   beforeAll(() => fake.start());
   afterAll(() => fake.stop());
-  storeBehaviour(() =>
+  secretStoreBehaviour(() =>
     infisicalSecrets({ siteUrl: fake.url, auth: AUTH, projectId: "proj-1", environment: "dev", backoffMs: 1 }),
   );
 });

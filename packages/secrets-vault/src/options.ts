@@ -1,7 +1,9 @@
-import { FleetError, type Logger } from "@mcpfleet/core";
+import type { Logger } from "@mcpfleet/core";
+import { isLogger, LOGGER_MESSAGE, optionsError, parseOptions } from "@mcpfleet/core/adapter";
 import { z } from "zod";
 import type { NodeVaultClient } from "./transport.js";
 
+const ADAPTER = "secrets-vault";
 const pathSegment = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 const noDots = (s: string) => !s.split("/").some((seg) => seg === "." || seg === "..");
 
@@ -61,7 +63,7 @@ export const vaultOptionsSchema = z.object({
     .gt(0)
     .lt(1)
     .default(2 / 3),
-  logger: z.custom<Logger>((v) => typeof v === "object" && v !== null).optional(),
+  logger: z.custom<Logger>(isLogger, { message: LOGGER_MESSAGE }).optional(),
   /** An already-built node-vault client (tests). Its token is ignored: this store manages tokens. */
   client: z.custom<NodeVaultClient>((v) => typeof v === "object" && v !== null).optional(),
   /** Clock (tests). */
@@ -73,27 +75,15 @@ export type ResolvedVaultOptions = z.output<typeof vaultOptionsSchema>;
 export type VaultAuth = ResolvedVaultOptions["auth"];
 
 export function parseVaultOptions(options: VaultSecretsOptions): ResolvedVaultOptions {
-  const parsed = vaultOptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.join(".") || "options";
-    // zod messages describe the expected shape, never echo the input value.
-    throw new FleetError("OPTIONS_INVALID", `[mcpfleet/secrets-vault] option "${path}": ${issue?.message}`, { path });
-  }
-  const tls = parsed.data.tls;
+  // zod messages describe the expected shape, never echo the input value.
+  const parsed = parseOptions(ADAPTER, vaultOptionsSchema, options);
+  const tls = parsed.tls;
   if (tls && "insecureSkipVerify" in tls && tls.insecureSkipVerify !== true && tls.insecureSkipVerify !== false) {
-    throw new FleetError(
-      "OPTIONS_INVALID",
-      `[mcpfleet/secrets-vault] option "tls.insecureSkipVerify" must be a boolean`,
-      {
-        path: "tls.insecureSkipVerify",
-      },
-    );
+    throw optionsError(ADAPTER, "tls.insecureSkipVerify", "must be a boolean");
   }
   if ((tls?.cert === undefined) !== (tls?.key === undefined)) {
-    throw new FleetError("OPTIONS_INVALID", `[mcpfleet/secrets-vault] option "tls.cert" and "tls.key" go together`, {
-      path: tls?.cert === undefined ? "tls.cert" : "tls.key",
-    });
+    const missing = tls?.cert === undefined ? "tls.cert" : "tls.key";
+    throw optionsError(ADAPTER, missing, 'is required with the other of "tls.cert" and "tls.key" (they go together)');
   }
-  return parsed.data;
+  return parsed;
 }

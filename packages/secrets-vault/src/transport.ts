@@ -1,4 +1,5 @@
-import { abortable, FleetError, type Logger, sleep } from "@mcpfleet/core";
+import { FleetError, type Logger } from "@mcpfleet/core";
+import { abortable, backoffDelay, sleep } from "@mcpfleet/core/adapter";
 import nodeVault from "node-vault";
 import type { ResolvedVaultOptions } from "./options.js";
 
@@ -149,8 +150,7 @@ export class VaultTransport {
     let last: FleetError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (attempt > 1) {
-        const cap = Math.min(5000, backoffMs * 2 ** (attempt - 2));
-        await sleep(Math.random() * cap, spec.signal);
+        await sleep(backoffDelay(attempt - 2, { baseMs: backoffMs, maxMs: 5000 }), spec.signal);
       }
       const result = await this.once(spec);
       if (!(result instanceof FleetError)) return result;

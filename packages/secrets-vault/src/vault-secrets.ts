@@ -1,13 +1,5 @@
-import {
-  type CallOptions,
-  FleetError,
-  ScopeCache,
-  type SecretRef,
-  type SecretStore,
-  silentLogger,
-  sleep,
-  throwIfAborted,
-} from "@mcpfleet/core";
+import { FleetError, type SecretRef, type SecretStore, silentLogger } from "@mcpfleet/core";
+import { secretRefText as refText, sleep, throwIfAborted, writableSecretStore } from "@mcpfleet/core/adapter";
 import { TokenManager } from "./auth.js";
 import { parseVaultOptions, type VaultSecretsOptions } from "./options.js";
 import {
@@ -18,33 +10,10 @@ import {
   vaultErrorText,
 } from "./transport.js";
 
-const NAME = /^[A-Za-z0-9_.-]+$/;
-
 interface ScopeData {
   fields: Record<string, string>;
   /** KV v2 version to pass as `cas` on the next write (0 = the secret does not exist). */
   version: number;
-}
-
-function refText(ref: SecretRef): string {
-  return `secret_ref:${ref.scope}:${ref.key}`;
-}
-
-function checkName(value: unknown, what: "scope" | "key"): string {
-  if (typeof value !== "string" || !NAME.test(value) || value === "." || value === "..") {
-    throw new FleetError("SPEC_INVALID", `invalid secret ${what}: must match [A-Za-z0-9_.-]+`, {
-      path: what,
-      isRetryable: false,
-    });
-  }
-  return value;
-}
-
-function checkRef(ref: SecretRef): SecretRef {
-  if (typeof ref !== "object" || ref === null) {
-    throw new FleetError("SPEC_INVALID", "invalid secret ref", { path: "ref", isRetryable: false });
-  }
-  return { scope: checkName(ref.scope, "scope"), key: checkName(ref.key, "key") };
 }
 
 function toText(value: unknown): string {
@@ -63,14 +32,8 @@ export function vaultSecrets(options: VaultSecretsOptions): SecretStore {
   const client = opts.client ?? createNodeVaultClient(opts);
   const transport = new VaultTransport(client, opts, logger);
   const tokens = new TokenManager(opts.auth, transport, opts.renewFraction, now, logger);
-  const cache = new ScopeCache<ScopeData>(opts.cacheTtlMs, now);
   const dataPath = (scope: string) => `/${opts.mount}/data/${opts.prefix}/${scope}`;
   const metadataPath = (scope: string) => `/${opts.mount}/metadata/${opts.prefix}/${scope}`;
-  let closed = false;
-
-  const ensureOpen = (): void => {
-    if (closed) throw new FleetError("CLOSED", "[mcpfleet/secrets-vault] store is closed");
-  };
 
   /** An authenticated call; a rejected AppRole/Kubernetes token is replaced by a fresh login once. */
   const call = async (spec: Omit<CallSpec, "token">): Promise<VaultResponse> => {
@@ -108,9 +71,6 @@ export function vaultSecrets(options: VaultSecretsOptions): SecretStore {
     return { fields, version: typeof version === "number" ? version : 0 };
   };
 
-  const cachedScope = (scope: string, signal?: AbortSignal): Promise<ScopeData> =>
-    cache.get(scope, () => readScope(scope), signal);
-
   /** Writes `fields` if the scope is still at `cas`; false on a check-and-set mismatch. */
   const writeScope = async (
     scope: string,
@@ -142,114 +102,86 @@ export function vaultSecrets(options: VaultSecretsOptions): SecretStore {
     change: (fields: Record<string, string>) => Record<string, string> | undefined,
     signal?: AbortSignal,
   ): Promise<void> => {
-    try {
-      for (let attempt = 1; attempt <= opts.casRetries; attempt++) {
-        throwIfAborted(signal);
-        const current = await readScope(scope, signal);
-        const next = change({ ...current.fields });
-        if (!next) return;
-        if (await writeScope(scope, next, current.version, signal)) return;
-        logger.debug({ scope, attempt }, "vault check-and-set conflict, retrying");
-        // Jitter breaks the lockstep of writers that keep reading the same version.
-        await sleep(Math.random() * Math.min(500, Math.max(5, opts.backoffMs) * attempt), signal);
-      }
-      throw new FleetError("CONFLICT", `scope "${scope}" kept changing under concurrent writers`, {
-        isRetryable: true,
-      });
-    } finally {
-      cache.invalidate(scope);
+    for (let attempt = 1; attempt <= opts.casRetries; attempt++) {
+      throwIfAborted(signal);
+      const current = await readScope(scope, signal);
+      const next = change({ ...current.fields });
+      if (!next) return;
+      if (await writeScope(scope, next, current.version, signal)) return;
+      logger.debug({ scope, attempt }, "vault check-and-set conflict, retrying");
+      // Jitter breaks the lockstep of writers that keep reading the same version.
+      await sleep(Math.random() * Math.min(500, Math.max(5, opts.backoffMs) * attempt), signal);
     }
+    throw new FleetError("CONFLICT", `scope "${scope}" kept changing under concurrent writers`, {
+      isRetryable: true,
+    });
   };
 
-  const store: SecretStore = {
-    specificationVersion: "v1",
-    name: "vault",
-    capabilities: { write: true, list: true },
-
-    async get(ref, callOptions?: CallOptions) {
-      ensureOpen();
-      const { scope, key } = checkRef(ref);
-      try {
-        const data = await cachedScope(scope, callOptions?.signal);
-        const value = data.fields[key];
-        if (value === undefined)
-          throw new FleetError("SECRET_NOT_FOUND", `secret not found: ${refText({ scope, key })}`);
-        return value;
-      } catch (err) {
-        throw withRef(err, { scope, key });
-      }
-    },
-
-    async set(ref, value, callOptions?: CallOptions) {
-      ensureOpen();
-      const { scope, key } = checkRef(ref);
-      if (typeof value !== "string") {
-        throw new FleetError("SPEC_INVALID", `secret value for ${refText({ scope, key })} must be a string`, {
-          path: "value",
-          isRetryable: false,
-        });
-      }
-      await modify(
-        scope,
-        (fields) => (fields[key] === value ? undefined : { ...fields, [key]: value }),
-        callOptions?.signal,
-      ).catch((err) => {
-        throw withRef(err, { scope, key });
-      });
-    },
-
-    async delete(ref, callOptions?: CallOptions) {
-      ensureOpen();
-      const { scope, key } = checkRef(ref);
-      await modify(
-        scope,
-        (fields) => {
-          if (!(key in fields)) return undefined;
-          delete fields[key];
-          return fields;
+  // set and delete are modify (scope invalidated after), reads go through the cache
+  return writableSecretStore<ScopeData>(
+    { adapter: "secrets-vault", name: "vault", cacheTtlMs: opts.cacheTtlMs, now },
+    (cache) => {
+      const cachedScope = (scope: string, signal?: AbortSignal): Promise<ScopeData> =>
+        cache.get(scope, () => readScope(scope), signal);
+      return {
+        async get({ scope, key }, callOptions) {
+          try {
+            const data = await cachedScope(scope, callOptions?.signal);
+            const value = data.fields[key];
+            if (value === undefined)
+              throw new FleetError("SECRET_NOT_FOUND", `secret not found: ${refText({ scope, key })}`);
+            return value;
+          } catch (err) {
+            throw withRef(err, { scope, key });
+          }
         },
-        callOptions?.signal,
-      ).catch((err) => {
-        throw withRef(err, { scope, key });
-      });
-    },
 
-    async list(scope, callOptions?: CallOptions) {
-      ensureOpen();
-      const s = checkName(scope, "scope");
-      const data = await cachedScope(s, callOptions?.signal);
-      return Object.keys(data.fields).sort();
-    },
+        async set({ scope, key }, value, callOptions) {
+          await modify(
+            scope,
+            (fields) => (fields[key] === value ? undefined : { ...fields, [key]: value }),
+            callOptions?.signal,
+          ).catch((err) => {
+            throw withRef(err, { scope, key });
+          });
+        },
 
-    async deleteScope(scope, callOptions?: CallOptions) {
-      ensureOpen();
-      const s = checkName(scope, "scope");
-      try {
-        // Deleting the metadata removes every version of the scope's secret.
-        await call({
-          method: "DELETE",
-          path: metadataPath(s),
-          accept: [404],
-          subject: `scope "${s}"`,
-          signal: callOptions?.signal,
-        });
-      } finally {
-        cache.invalidate(s);
-      }
-    },
+        async delete({ scope, key }, callOptions) {
+          await modify(
+            scope,
+            (fields) => {
+              if (!(key in fields)) return undefined;
+              delete fields[key];
+              return fields;
+            },
+            callOptions?.signal,
+          ).catch((err) => {
+            throw withRef(err, { scope, key });
+          });
+        },
 
-    async close() {
-      if (closed) return;
-      closed = true;
-      tokens.close();
-      cache.clear();
-    },
+        async list(s, callOptions) {
+          const data = await cachedScope(s, callOptions?.signal);
+          return Object.keys(data.fields).sort();
+        },
 
-    [Symbol.asyncDispose]() {
-      return store.close();
+        async deleteScope(s, callOptions) {
+          // Deleting the metadata removes every version of the scope's secret.
+          await call({
+            method: "DELETE",
+            path: metadataPath(s),
+            accept: [404],
+            subject: `scope "${s}"`,
+            signal: callOptions?.signal,
+          });
+        },
+
+        close() {
+          tokens.close();
+        },
+      };
     },
-  };
-  return store;
+  );
 }
 
 /** Errors about a ref name the ref (never the value). */

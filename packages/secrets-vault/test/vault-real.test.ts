@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
-import { secretStoreConformance } from "@mcpfleet/core/testing";
+import { secretStoreBehaviour, secretStoreConformance } from "@mcpfleet/core/testing";
 import { describe } from "vitest";
 import { vaultSecrets } from "../src/index.js";
-import { storeBehaviour } from "./behaviour.js";
 
 // Runs against a real Vault when VAULT_ADDR and VAULT_TOKEN are set (e.g. `vault server -dev`).
 // Not part of the CI requirement: a plain skipIf, not describeWith.
@@ -24,6 +23,6 @@ describe.skipIf(!enabled)(title, () => {
       ...(process.env.VAULT_NAMESPACE ? { namespace: process.env.VAULT_NAMESPACE } : {}),
       ...(process.env.VAULT_CACERT ? { tls: { ca: readFileSync(process.env.VAULT_CACERT) } } : {}),
     });
-  storeBehaviour(make);
+  secretStoreBehaviour(make);
   secretStoreConformance(`vault (real server)`, make);
 });

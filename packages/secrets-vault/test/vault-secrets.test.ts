@@ -2,9 +2,9 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FleetError, recordingLogger, type SecretStore } from "@mcpfleet/core";
+import { secretStoreBehaviour } from "@mcpfleet/core/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { vaultSecrets } from "../src/index.js";
-import { storeBehaviour } from "./behaviour.js";
 import { FakeVault } from "./fake-vault.js";
 
 const ROOT = "root-token";
@@ -13,7 +13,9 @@ describe("vaultSecrets against the fake Vault: store behaviour", () => {
   const fake = new FakeVault();
   beforeAll(() => fake.start());
   afterAll(() => fake.stop());
-  storeBehaviour(() => vaultSecrets({ address: fake.address, auth: { method: "token", token: ROOT }, backoffMs: 1 }));
+  secretStoreBehaviour(() =>
+    vaultSecrets({ address: fake.address, auth: { method: "token", token: ROOT }, backoffMs: 1 }),
+  );
 });
 
 describe("vaultSecrets against the fake Vault: protocol", () => {
