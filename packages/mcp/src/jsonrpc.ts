@@ -15,6 +15,8 @@ export const JSONRPC_INVALID_REQUEST = -32600;
 export const JSONRPC_INTERNAL_ERROR = -32603;
 /** Implementation-defined server error: the upstream MCP server is gone or unreachable. */
 export const JSONRPC_SERVER_GONE = -32000;
+/** Implementation-defined server error: the principal's authorization policy refuses the request. */
+export const JSONRPC_POLICY_DENIED = -32003;
 
 export const isRequest = (m: JsonRpcMessage): boolean =>
   typeof m.method === "string" && m.id !== undefined && m.id !== null;

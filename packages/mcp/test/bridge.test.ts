@@ -14,9 +14,19 @@ async function until(fn: () => boolean, what: string): Promise<void> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** The token of the bridge under test: every request carries it (see the side-door tests below). */
+let token: Record<string, string> = {};
+async function serve(...args: Parameters<typeof serveStdioBridge>): Promise<ServedBridge> {
+  const s = await serveStdioBridge(...args);
+  token = s.headers;
+  return s;
+}
+const fetch = (input: string | URL, init: RequestInit = {}) =>
+  globalThis.fetch(input, { ...init, headers: { ...token, ...((init.headers as Record<string, string>) ?? {}) } });
+
 async function connect(url: string, capabilities = {}) {
   const client = new Client({ name: "t", version: "1" }, { capabilities });
-  const transport = new StreamableHTTPClientTransport(new URL(url));
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: token } });
   await client.connect(transport);
   return { client, transport };
 }
@@ -26,7 +36,7 @@ describe("stdio bridge over server-everything", () => {
   let served: ServedBridge;
   beforeAll(async () => {
     child = spawnEverything();
-    served = await serveStdioBridge(child, { clientCapabilities: { sampling: {} } });
+    served = await serve(child, { clientCapabilities: { sampling: {} } });
   });
   afterAll(async () => {
     await served.close();
@@ -203,7 +213,7 @@ describe("stdio bridge over server-everything", () => {
 describe("stdio bridge when the server dies", () => {
   it("answers in-flight calls with a JSON-RPC error and reports the exit", async () => {
     const child = spawnEverything();
-    const served = await serveStdioBridge(child);
+    const served = await serve(child);
     const exited = new Promise((resolve) => served.bridge.onExit(resolve));
     const { client } = await connect(served.url);
     const call = client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 5, steps: 5 } });
@@ -222,7 +232,7 @@ describe("stdio bridge when the server dies", () => {
 
   it("closed by its owner before it saw the exit, tells in-flight calls why the server went away", async () => {
     const child = spawnEverything();
-    const served = await serveStdioBridge(child);
+    const served = await serve(child);
     const { client } = await connect(served.url);
     const call = client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 5, steps: 5 } });
     await until(() => served.bridge.pendingCount === 1, "the call in flight");
@@ -234,7 +244,7 @@ describe("stdio bridge when the server dies", () => {
 
   it("closed with no reason answers in-flight calls with 'bridge closed'", async () => {
     const child = spawnEverything();
-    const served = await serveStdioBridge(child);
+    const served = await serve(child);
     const { client } = await connect(served.url);
     const call = client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 5, steps: 5 } });
     await until(() => served.bridge.pendingCount === 1, "the call in flight");

@@ -40,7 +40,13 @@ describe("gateway over a real fleet of url instances", () => {
       toolServer(["dup", "only_b"]),
     ]);
     proxy = await recordingProxy(everything.port);
-    fleet = createFleet({ logger: log, probes: [mcpProbe()], health: { defaultIntervalMs: 1000 } });
+    fleet = createFleet({
+      logger: log,
+      probes: [mcpProbe()],
+      health: { defaultIntervalMs: 1000 },
+      // the upstreams listen on loopback: allowed explicitly (refused by default)
+      endpointPolicy: { allow: ["loopback"] },
+    });
     await fleet.start();
     await fleet.instances.create({
       name: "ev",
@@ -144,6 +150,7 @@ describe("gateway over a real fleet of url instances", () => {
     expect(text(await client.callTool({ name: "b__dup", arguments: {} }))).toBe("called dup");
     const unknown = await client.callTool({ name: "a__dup", arguments: {} });
     expect(unknown.isError).toBe(true);
+    expect(text(unknown)).toContain('unknown tool "a__dup"');
     expect(log.lines.some((l) => l.level === "warn" && String(l.msg).includes("collision"))).toBe(true);
     await client.close();
   });
@@ -161,7 +168,7 @@ describe("gateway over a real fleet of url instances", () => {
     const res = await fetch(`${base}/mcp/a`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: "{}",
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
     });
     expect(res.status).toBe(503);
     await fleet.instances.start(id);

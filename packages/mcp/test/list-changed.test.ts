@@ -59,7 +59,7 @@ describe("aggregated endpoint refresh", () => {
 
   beforeAll(async () => {
     upstream = await growingServer();
-    fleet = createFleet({ probes: [mcpProbe()] });
+    fleet = createFleet({ probes: [mcpProbe()], endpointPolicy: { allow: ["loopback"] } });
     await fleet.start();
     await fleet.instances.create({ name: "grow", json_spec: { type: "url", endpoint: upstream.url } });
     await fleet.instances.waitFor("grow", "running", { timeoutMs: 15_000 });

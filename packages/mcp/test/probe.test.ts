@@ -5,6 +5,7 @@ import { FleetError } from "@mcpfleet/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listTools, mcpProbe, serveStdioBridge } from "../src/index.js";
 import { freePort, spawnEverything, startEverythingHttp } from "./everything.js";
+import { startModernServer } from "./modern-server.js";
 
 const target = (
   endpoint: string,
@@ -46,10 +47,24 @@ describe("mcpProbe against server-everything", () => {
     expect((await check(target(sse.url, "sse"))).ok).toBe(true);
   });
 
+  it("is healthy on a 2026-07-28-only server by server/discover alone (no initialize, no ping)", async () => {
+    const modern = await startModernServer({ legacy: "reject" });
+    try {
+      const res = await check(target(modern.url));
+      expect(res.ok).toBe(true);
+      expect(modern.seen.map((r) => r.mcpMethod)).toEqual(["server/discover"]);
+      expect(modern.seen.some((r) => r.body.includes('"initialize"') || r.body.includes('"ping"'))).toBe(false);
+    } finally {
+      await modern.close();
+    }
+  });
+
   it("is healthy through the stdio bridge", async () => {
     const child = spawnEverything();
     const served = await serveStdioBridge(child);
-    expect((await check(target(served.url))).ok).toBe(true);
+    // the probe carries the bridge's token (the engine adds ObservedInstance.endpointHeaders)
+    expect((await check({ ...target(served.url), headers: served.headers })).ok).toBe(true);
+    expect((await check(target(served.url))).reason).toMatch(/401|nauthorized/);
     // the probe ends its session (DELETE) instead of leaking one per check
     expect(served.bridge.sessionCount).toBe(0);
     await served.close();
@@ -60,11 +75,11 @@ describe("mcpProbe against server-everything", () => {
     const port = await freePort();
     const closed = await check(target(`http://127.0.0.1:${port}/mcp`));
     expect(closed.ok).toBe(false);
-    expect(closed.reason).toMatch(/^MCP initialize failed/);
+    expect(closed.reason).toMatch(/^MCP server\/discover failed/);
     const mute = createServer(() => {});
     await new Promise<void>((r) => mute.listen(0, "127.0.0.1", r));
     const res = await check(target(`http://127.0.0.1:${(mute.address() as AddressInfo).port}/mcp`), 300);
-    expect(res).toMatchObject({ ok: false, reason: "MCP initialize timed out after 300 ms" });
+    expect(res).toMatchObject({ ok: false, reason: "MCP server/discover timed out after 300 ms" });
     mute.closeAllConnections();
     mute.close();
   });

@@ -1,4 +1,4 @@
-import { createServer } from "node:http";
+import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -22,6 +22,11 @@ export async function toolServer(tools: string[]) {
     await mcp.connect(transport);
     await transport.handleRequest(req, res);
   });
+  return listenMcp(http);
+}
+
+/** Listens on 127.0.0.1 (any port): the server's `/mcp` URL and a close that drops open connections. */
+export async function listenMcp(http: HttpServer): Promise<{ url: string; close(): Promise<void> }> {
   await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
   return {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,

@@ -104,6 +104,17 @@ export class BridgeHttp {
     });
     session.lastStream = stream;
     for (const m of requests) this.core.forward(session, m, stream);
+    // a client (or the gateway's timeout) that goes away cancels what it still waits for upstream
+    res.on("close", () => {
+      if (res.writableFinished) return;
+      for (const m of requests) {
+        this.core.fromClient(session, {
+          jsonrpc: "2.0",
+          method: "notifications/cancelled",
+          params: { requestId: m.id, reason: "client went away" },
+        });
+      }
+    });
   }
 
   private async initialize(msg: JsonRpcMessage, count: number, res: ServerResponse): Promise<void> {

@@ -17,6 +17,11 @@ export const optionsSchema = z.object({
   maxSessions: z.number().int().positive().optional(),
   /** Largest POST body accepted (default 4 MiB). */
   maxBodyBytes: z.number().int().positive().optional(),
+  /**
+   * Largest message (stdout line) the server may send (default 16 MiB). A longer line is dropped as
+   * it streams, never held whole; the call it answered gets a JSON-RPC error.
+   */
+  maxMessageBytes: z.number().int().positive().optional(),
   /** Receives stdout lines that are not JSON-RPC (banners, stray prints); they are never logged. */
   onOutput: z
     .custom<(line: string) => void>((v) => typeof v === "function", { message: "must be a function" })
@@ -36,6 +41,10 @@ export interface StdioBridge {
   readonly sessionCount: number;
   /** Client requests forwarded upstream and not answered yet. */
   readonly pendingCount: number;
+  /** Bytes of the server's incomplete stdout line held in memory (at most `maxMessageBytes`). */
+  readonly bufferedBytes: number;
+  /** Server messages dropped for exceeding `maxMessageBytes`. */
+  readonly droppedMessages: number;
   /** Set once the server ended. */
   readonly exit: UpstreamExit | undefined;
   /** Called once when the server exits or its stdout closes. Returns an unsubscribe function. */

@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FleetError } from "@mcpfleet/core";
@@ -14,11 +15,33 @@ export interface ServeStdioBridgeOptions extends StdioBridgeOptions {
   host?: string;
   /** Path of the MCP endpoint (default `/mcp`). */
   path?: string;
+  /**
+   * The secret every request must carry in the `x-mcpfleet-bridge-token` header (default: 32 random
+   * bytes per bridge). `false` serves without authentication: only for a socket nothing else can reach.
+   */
+  token?: string | false;
+}
+
+/** Header that carries a served bridge's token. */
+export const BRIDGE_TOKEN_HEADER = "x-mcpfleet-bridge-token";
+
+const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+
+/** Constant-time check of a request's bridge token. */
+function authorised(header: string | string[] | undefined, expected: Buffer): boolean {
+  const got = Array.isArray(header) ? header[0] : header;
+  if (typeof got !== "string" || got.length === 0) return false;
+  return timingSafeEqual(digest(got), expected);
 }
 
 export interface ServedBridge {
   /** `http://127.0.0.1:<port>/mcp` */
   url: string;
+  /**
+   * Headers every request to `url` must carry (the bridge token). A secret: hand it only to the
+   * gateway and probes (runtimes report it as `ObservedInstance.endpointHeaders`); never log or show it.
+   */
+  headers: Record<string, string>;
   bridge: StdioBridge;
   /** Closes the bridge (see `StdioBridge.close`) and the HTTP server. */
   close(serverGone?: string): Promise<void>;
@@ -30,9 +53,16 @@ export async function serveStdioBridge(
   source: StdioStreams | ChildProcess,
   options: ServeStdioBridgeOptions = {},
 ): Promise<ServedBridge> {
-  const { port = 0, host = "127.0.0.1", path = "/mcp", ...bridgeOptions } = options;
+  const { port = 0, host = "127.0.0.1", path = "/mcp", token: tokenOption, ...bridgeOptions } = options;
+  const token = tokenOption === false ? undefined : (tokenOption ?? randomBytes(32).toString("base64url"));
+  const expected = token === undefined ? undefined : digest(token);
   const bridge = createStdioBridge(source, bridgeOptions);
   const server = createServer((req, res) => {
+    if (expected && !authorised(req.headers[BRIDGE_TOKEN_HEADER], expected)) {
+      req.resume();
+      sendRpcError(res, 401, null, JSONRPC_INVALID_REQUEST, "Unauthorized: bridge token missing or wrong");
+      return;
+    }
     const q = req.url?.indexOf("?") ?? -1;
     const pathname = q >= 0 ? req.url!.slice(0, q) : req.url;
     if (pathname !== path) {
@@ -64,5 +94,11 @@ export async function serveStdioBridge(
     })();
     return closing;
   };
-  return { url: `http://${host}:${addr.port}${path}`, bridge, close, [Symbol.asyncDispose]: () => close() };
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}${path}`,
+    headers: token === undefined ? {} : { [BRIDGE_TOKEN_HEADER]: token },
+    bridge,
+    close,
+    [Symbol.asyncDispose]: () => close(),
+  };
 }

@@ -19,7 +19,7 @@ import type { ParsedOptions, StdioBridge, StdioBridgeOptions } from "./bridge-ty
 import { optionsSchema } from "./bridge-types.js";
 import type { PostStream } from "./post-stream.js";
 import type { BridgeSession, PendingCall, RoutedServerRequest } from "./session.js";
-import type { StdioStreams, UpstreamExit } from "./upstream.js";
+import type { OversizedLine, StdioStreams, UpstreamExit } from "./upstream.js";
 
 export type { StdioBridge, StdioBridgeOptions } from "./bridge-types.js";
 
@@ -45,7 +45,7 @@ export class BridgeCore {
   private readonly progress = new Map<string, number>();
   private readonly serverRequests = new Map<string, RoutedServerRequest>();
   private readonly exitListeners = new Set<(e: UpstreamExit) => void>();
-  private readonly upstream: StdioUpstream;
+  readonly upstream: StdioUpstream;
   private readonly http: BridgeHttp;
   private nextId = 1;
   private initId = 0;
@@ -55,6 +55,7 @@ export class BridgeCore {
   private sweeper: ReturnType<typeof setInterval>;
   exit: UpstreamExit | undefined;
   closed = false;
+  droppedMessages = 0;
   readonly api: StdioBridge;
 
   constructor(
@@ -76,6 +77,8 @@ export class BridgeCore {
         opts.onOutput?.(line);
       },
       (e) => this.onServerEnd(e),
+      opts.maxMessageBytes ?? 16 * 1024 * 1024,
+      (line) => this.onOversized(line),
     );
     this.http = new BridgeHttp(this, opts.maxBodyBytes ?? 4 * 1024 * 1024);
     this.handshake();
@@ -91,6 +94,12 @@ export class BridgeCore {
       },
       get pendingCount() {
         return core.pending.size;
+      },
+      get bufferedBytes() {
+        return core.upstream.bufferedBytes;
+      },
+      get droppedMessages() {
+        return core.droppedMessages;
       },
       get exit() {
         return core.exit;
@@ -243,6 +252,21 @@ export class BridgeCore {
       return;
     }
     for (const s of this.sessions.values()) s.push(msg);
+  }
+
+  private onOversized(line: OversizedLine): void {
+    this.droppedMessages += 1;
+    const limit = this.opts.maxMessageBytes ?? 16 * 1024 * 1024;
+    this.logger.warn({ bytes: line.bytes, limit }, "MCP server message over the size limit dropped");
+    const call = typeof line.id === "number" ? this.settle(line.id) : undefined;
+    if (!call) return;
+    call.stream.respond(
+      errorResponse(
+        call.clientId,
+        JSONRPC_INTERNAL_ERROR,
+        `MCP server's answer (${line.bytes} bytes) is larger than the bridge's ${limit}-byte message limit`,
+      ),
+    );
   }
 
   private routeServerRequest(msg: JsonRpcMessage): void {

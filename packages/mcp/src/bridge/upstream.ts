@@ -19,9 +19,32 @@ export function isChildProcess(v: unknown): v is ChildProcess {
   return typeof v === "object" && v !== null && typeof (v as ChildProcess).kill === "function" && "pid" in v;
 }
 
-/** Newline-delimited JSON-RPC over a stdio pair; reports the end of the server exactly once. */
+/** A stdout line longer than the limit: dropped; `id` is the JSON-RPC id it seemed to carry, if any. */
+export interface OversizedLine {
+  bytes: number;
+  id?: number | string;
+}
+
+const ID_AT_START = /^\s*\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"id"\s*:\s*(\d+|"[^"\\]{0,200}")/;
+const ID_AT_END = /"id"\s*:\s*(\d+|"[^"\\]{0,200}")\s*\}\s*$/;
+const KEEP = 512;
+
+function idFrom(head: string, tail: string): number | string | undefined {
+  const m = ID_AT_START.exec(head) ?? ID_AT_END.exec(tail);
+  if (!m?.[1]) return undefined;
+  return m[1].startsWith('"') ? m[1].slice(1, -1) : Number(m[1]);
+}
+
+/**
+ * Newline-delimited JSON-RPC over a stdio pair; reports the end of the server exactly once. A line
+ * longer than `maxLineBytes` is never held whole: it is dropped as it streams (only its first and
+ * last few hundred bytes are kept, to name the request it answered) and reported to `onOversized`.
+ */
 export class StdioUpstream {
-  private buffer = "";
+  private parts: string[] = [];
+  private buffered = 0;
+  /** Set while dropping the rest of an oversized line. */
+  private dropping: { head: string; tail: string; bytes: number } | undefined;
   private ended = false;
 
   constructor(
@@ -29,6 +52,8 @@ export class StdioUpstream {
     private readonly onMessage: (msg: JsonRpcMessage) => void,
     private readonly onNoise: (line: string) => void,
     private readonly onEnd: (exit: UpstreamExit) => void,
+    private readonly maxLineBytes = 16 * 1024 * 1024,
+    private readonly onOversized: (line: OversizedLine) => void = () => {},
   ) {
     const stdout = source.stdout;
     const stdin = source.stdin;
@@ -59,6 +84,11 @@ export class StdioUpstream {
     return this.ended;
   }
 
+  /** Bytes (UTF-16 code units) of the incomplete line held in memory. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
   send(msg: JsonRpcMessage): boolean {
     if (this.ended) return false;
     const stdin = this.source.stdin;
@@ -68,14 +98,48 @@ export class StdioUpstream {
   }
 
   private feed(chunk: string): void {
-    this.buffer += chunk;
-    let nl = this.buffer.indexOf("\n");
+    let start = 0;
+    let nl = chunk.indexOf("\n");
     while (nl >= 0) {
-      const line = this.buffer.slice(0, nl).trim();
-      this.buffer = this.buffer.slice(nl + 1);
-      if (line) this.parse(line);
-      nl = this.buffer.indexOf("\n");
+      this.take(chunk.slice(start, nl));
+      this.endLine();
+      start = nl + 1;
+      nl = chunk.indexOf("\n", start);
     }
+    if (start < chunk.length) this.take(chunk.slice(start));
+  }
+
+  /** Appends part of the current line (no newline in it), dropping it once the line is too long. */
+  private take(part: string): void {
+    if (part.length === 0) return;
+    if (this.dropping) {
+      this.dropping.bytes += part.length;
+      this.dropping.tail = (this.dropping.tail + part).slice(-KEEP);
+      return;
+    }
+    if (this.buffered + part.length <= this.maxLineBytes) {
+      this.parts.push(part);
+      this.buffered += part.length;
+      return;
+    }
+    const held = this.parts.join("") + part;
+    this.dropping = { head: held.slice(0, KEEP), tail: held.slice(-KEEP), bytes: held.length };
+    this.parts = [];
+    this.buffered = 0;
+  }
+
+  private endLine(): void {
+    if (this.dropping) {
+      const d = this.dropping;
+      this.dropping = undefined;
+      const id = idFrom(d.head, d.tail);
+      this.onOversized({ bytes: d.bytes, ...(id !== undefined ? { id } : {}) });
+      return;
+    }
+    const line = (this.parts.length === 1 ? this.parts[0]! : this.parts.join("")).trim();
+    this.parts = [];
+    this.buffered = 0;
+    if (line) this.parse(line);
   }
 
   private parse(line: string): void {
@@ -93,6 +157,9 @@ export class StdioUpstream {
   private end(code: number | null, signal: string | null, why?: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.parts = [];
+    this.buffered = 0;
+    this.dropping = undefined;
     const reason = why ?? (signal ? `killed by ${signal}` : code === null ? "exited" : `exited with code ${code}`);
     this.onEnd({ code, signal, reason });
   }

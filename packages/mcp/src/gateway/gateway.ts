@@ -2,14 +2,25 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Fleet, Logger } from "@mcpfleet/core";
 import { FleetError, silentLogger } from "@mcpfleet/core";
 import { z } from "zod";
-import { sendJson } from "../bridge/http-util.js";
-import { JSONRPC_INVALID_REQUEST } from "../jsonrpc.js";
+import { aggregateEndpoint } from "../aggregate/aggregate-endpoint.js";
+import { SESSION_HEADER, sendJson, sendRpcError } from "../bridge/http-util.js";
+import { JSONRPC_INVALID_REQUEST, type JsonRpcMessage } from "../jsonrpc.js";
 import { loggerSchema, parseOptions } from "../options.js";
-import { aggregateHandler } from "./aggregate.js";
+import { principalOf } from "../principal.js";
+import { DEFAULT_RPC_BODY_LIMIT, readRpcBody } from "../rpc-body.js";
 import { ConnectionCache } from "./connections.js";
+import { classifyEra } from "./era.js";
 import { sendFleetError } from "./http-errors.js";
-import { createAgents, proxyRequest } from "./proxy.js";
-import { ToolCatalog } from "./tool-catalog.js";
+import { InstancePolicy } from "./instance-policy.js";
+import { LegacySseStreams } from "./legacy-sse.js";
+import { createAgents, destroyAgents, proxyRequest } from "./proxy.js";
+import { parseReplicaSession, type ReplicaRoute, ReplicaRouter, replicaSessionId } from "./replica-routing.js";
+import { SessionOwners } from "./session-owners.js";
+import { sseEndpointRewriter } from "./sse-rewrite.js";
+
+/** Which legacy SSE stream a session id belongs to: the instance's, or its copy's (each copy mints its own ids). */
+const sseStreamOf = (instanceId: string, route: { replica?: number | undefined }) =>
+  route.replica === undefined ? instanceId : `${instanceId}#${route.replica}`;
 
 /** Marker segment for the legacy SSE transport's message path: `/mcp/<instance>/~/messages?...`. */
 const SSE_PASSTHROUGH = "~";
@@ -30,8 +41,23 @@ const optionsSchema = z.object({
   connectionTtlMs: z.number().int().nonnegative().optional(),
   /** Upstream keep-alive sockets per origin (default 256). */
   maxSockets: z.number().int().positive().optional(),
+  /**
+   * Per-request timeout of proxied POST/DELETE requests when the instance's spec sets no `timeout`
+   * (default 120000 ms); the client gets a 504 with a JSON-RPC error.
+   */
+  requestTimeoutMs: z.number().int().positive().optional(),
   /** Timeout of the aggregated endpoint's upstream listing calls (default 10000 ms). */
   upstreamTimeoutMs: z.number().int().positive().optional(),
+  /** Separator of aggregated tool and prompt names, `<instance><separator><name>` (default `__`). */
+  separator: z.string().min(1).max(8).optional(),
+  /** How long the aggregated endpoint reuses an instance's lists without a change notice (default 30000 ms). */
+  listTtlMs: z.number().int().nonnegative().optional(),
+  /** Largest MCP POST body accepted (default 4 MiB): larger ones get 413 with a JSON-RPC error. */
+  bodyLimit: z.number().int().positive().optional(),
+  /** HMAC key of the aggregated endpoint's `requestState` (>= 32 chars; random per process by default). Never logged. */
+  requestStateKey: z.string().min(32).optional(),
+  /** A 2025-era session of the aggregated endpoint unused this long is closed (default 1800000 ms). */
+  sessionIdleMs: z.number().int().positive().optional(),
 });
 
 export type GatewayOptions = Omit<z.input<typeof optionsSchema>, "logger" | "auth"> & {
@@ -56,38 +82,135 @@ export function createGateway(fleet: Fleet, options: GatewayOptions = {}): Gatew
   const basePath = (opts.basePath ?? "/mcp").replace(/\/+$/, "") || "/mcp";
   const logger = (opts.logger ?? fleet.logger ?? silentLogger()).child({ component: "gateway" });
   const connections = new ConnectionCache(fleet, opts.connectionTtlMs ?? 2000);
-  const agents = createAgents(opts.maxSockets ?? 256);
-  const catalog =
-    opts.aggregate === false ? undefined : new ToolCatalog(fleet, logger, opts.upstreamTimeoutMs ?? 10_000);
-  const aggregate = catalog ? aggregateHandler(catalog, logger) : undefined;
+  const agents = createAgents(opts.maxSockets ?? 256, fleet.endpointPolicy);
   const auth = opts.auth as GatewayOptions["auth"];
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_RPC_BODY_LIMIT;
+  const aggregate =
+    opts.aggregate === false
+      ? undefined
+      : aggregateEndpoint(fleet, logger, {
+          timeoutMs: opts.upstreamTimeoutMs ?? 10_000,
+          bodyLimit,
+          ...(opts.separator ? { separator: opts.separator } : {}),
+          ...(opts.listTtlMs !== undefined ? { listTtlMs: opts.listTtlMs } : {}),
+          ...(opts.requestStateKey ? { requestState: { key: opts.requestStateKey } } : {}),
+          ...(opts.sessionIdleMs ? { sessions: { idleMs: opts.sessionIdleMs } } : {}),
+        });
+  const sessions = new SessionOwners();
+  const replicas = new ReplicaRouter();
+  const legacySse = new LegacySseStreams(sessions);
+  const limits = { requestTimeoutMs: opts.requestTimeoutMs ?? 120_000, maxBodyBytes: bodyLimit };
+  const policy = new InstancePolicy();
 
-  const forward = async (req: IncomingMessage, res: ServerResponse, idOrName: string, rest: string, query: string) => {
+  const forward = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    idOrName: string,
+    rest: string,
+    query: string,
+    body: { raw: Buffer; parsed: unknown; messages: JsonRpcMessage[] } | undefined,
+  ) => {
     const conn = await connections.get(idOrName);
+    const era = body ? classifyEra(req, body.parsed) : { era: "legacy" as const };
+    if (era.era === "reject") {
+      sendJson(res, era.status, {
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: era.code, message: era.message, ...(era.data !== undefined ? { data: era.data } : {}) },
+      });
+      return;
+    }
+    // 2026-07-28 traffic carries no session: none is forwarded, minted or echoed (any replica serves it)
+    const modern = era.era === "modern";
+    if (modern) delete req.headers[SESSION_HEADER];
+    // a session id is usable only by the principal that opened it (keyed by copy + upstream id,
+    // however the client spells it)
+    const owner = principalOf(req)?.id ?? "";
+    const sid = req.headers[SESSION_HEADER];
+    const session = typeof sid === "string" ? sid : undefined;
+    const instanceId = conn.instance.id;
+    const ownerKey = (s: string) => {
+      if (!conn.replicas) return s;
+      const { replica, upstream } = parseReplicaSession(s);
+      return replicaSessionId(replica, upstream);
+    };
+    if (session !== undefined && !sessions.allows(instanceId, ownerKey(session), owner)) {
+      throw new FleetError("NOT_FOUND", "Session not found");
+    }
     if (conn.url.protocol !== "http:" && conn.url.protocol !== "https:") {
       throw new FleetError("UNSUPPORTED", `instance ${conn.instance.name} has no HTTP endpoint`);
     }
+    let route: ReplicaRoute;
     let url: URL;
     let ssePrefix: string | undefined;
+    /** A legacy SSE session's message POST names its session in the query, not a header. */
+    let sseSession: string | undefined;
     if (rest) {
-      if (conn.transport !== "sse" || !rest.startsWith(`/${SSE_PASSTHROUGH}/`)) {
-        throw new FleetError("NOT_FOUND", "no such path on this instance route");
+      // legacy SSE message posts: `/~/...` (copy 0 or the one endpoint) or `/~<copy>/...`
+      const marker = new RegExp(`^/${SSE_PASSTHROUGH}(\\d{0,4})/`).exec(rest);
+      const copy = marker && conn.transport === "sse" ? replicas.copy(conn, Number(marker[1] || 0)) : undefined;
+      if (!marker || !copy) throw new FleetError("NOT_FOUND", "no such path on this instance route");
+      route = copy;
+      url = new URL(rest.slice(marker[0].length - 1) + query, route.endpoint);
+      if (url.origin !== route.url.origin) throw new FleetError("NOT_FOUND", "no such path on this instance route");
+      sseSession = url.searchParams.get("sessionId") ?? undefined;
+      if (sseSession !== undefined && !sessions.allows(sseStreamOf(instanceId, route), sseSession, owner)) {
+        throw new FleetError("NOT_FOUND", "Session not found");
       }
-      url = new URL(rest.slice(SSE_PASSTHROUGH.length + 1) + query, conn.endpoint);
     } else {
-      url = conn.url;
+      route = replicas.route(conn, session);
+      url = route.url;
       if (query) {
-        url = new URL(conn.url);
+        url = new URL(route.url);
         url.search = query;
       }
       if (conn.transport === "sse") {
         const original = (req as IncomingMessage & { originalUrl?: string }).originalUrl;
         const mount =
           original && req.url && original.endsWith(req.url) ? original.slice(0, original.length - req.url.length) : "";
-        ssePrefix = `${mount}${basePath}/${encodeURIComponent(idOrName)}/${SSE_PASSTHROUGH}`;
+        const copy = route.prefixSessions ? String(route.replica) : "";
+        ssePrefix = `${mount}${basePath}/${encodeURIComponent(idOrName)}/${SSE_PASSTHROUGH}${copy}`;
       }
     }
-    proxyRequest(req, res, { url, conn, ssePrefix }, agents, logger, () => connections.forget(idOrName));
+    if (session !== undefined && conn.replicas) req.headers[SESSION_HEADER] = parseReplicaSession(session).upstream;
+    const stream = sseStreamOf(instanceId, route);
+    const deliver = sseSession ? (m: unknown) => legacySse.deliver(stream, sseSession, m) : undefined;
+    const lists = policy.check(req, res, conn.instance, body, deliver);
+    if (lists === "refused") return;
+    const handedOut = (upstream: string) =>
+      route.prefixSessions ? replicaSessionId(route.replica ?? 0, upstream) : upstream;
+    const sseStream = !ssePrefix
+      ? undefined
+      : req.method === "GET"
+        ? legacySse.open(stream, owner, ssePrefix, res, policy.streamRewrite(req, conn.instance))
+        : [sseEndpointRewriter(ssePrefix)];
+    const onSession = (opened: string | undefined, status: number) => {
+      if (modern) return;
+      if (opened) sessions.record(instanceId, ownerKey(handedOut(opened)), owner);
+      if (req.method === "DELETE" && session !== undefined && status < 300) {
+        sessions.forget(instanceId, ownerKey(session));
+      }
+    };
+    // a user-supplied endpoint is checked again as it is now (an IP literal never reaches the lookup)
+    if (conn.external) fleet.endpointPolicy.checkUrl(url.href, "endpoint");
+    proxyRequest(
+      req,
+      res,
+      {
+        url,
+        conn,
+        ...(sseStream ? { sseStream } : {}),
+        ...(body ? { body: body.raw } : {}),
+        ...(lists ? { lists } : {}),
+        onSession,
+        ...(modern ? { dropSessionHeader: true } : {}),
+        ...(route.prefixSessions && !modern ? { sessionIdOut: handedOut } : {}),
+      },
+      agents,
+      logger,
+      () => connections.forget(idOrName),
+      limits,
+    );
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => {
@@ -103,15 +226,31 @@ export function createGateway(fleet: Fleet, options: GatewayOptions = {}): Gatew
     }
     try {
       if (auth && !(await auth(req))) throw new FleetError("UNAUTHORIZED", "unauthorized");
+      let body: { raw: Buffer; parsed: unknown; messages: JsonRpcMessage[] } | undefined;
+      if (req.method === "POST") {
+        const read = await readRpcBody(req, bodyLimit);
+        if (!read.ok) {
+          sendRpcError(res, read.status, null, read.code, read.message);
+          return;
+        }
+        body = read;
+      }
       if (isAggregate) {
         if (!aggregate) throw new FleetError("NOT_FOUND", "the aggregated endpoint is disabled");
-        await aggregate(req, res);
+        await aggregate.handle(req, res, body);
         return;
       }
       const tail = pathname.slice(basePath.length + 1);
       const slash = tail.indexOf("/");
-      const id = decodeURIComponent(slash >= 0 ? tail.slice(0, slash) : tail);
-      await forward(req, res, id, slash >= 0 ? tail.slice(slash) : "", query);
+      let id: string;
+      try {
+        id = decodeURIComponent(slash >= 0 ? tail.slice(0, slash) : tail);
+      } catch {
+        throw new FleetError("SPEC_INVALID", "the instance segment of the path is not valid percent-encoding", {
+          path: "instance",
+        });
+      }
+      await forward(req, res, id, slash >= 0 ? tail.slice(slash) : "", query, body);
     } catch (err) {
       req.resume();
       sendFleetError(res, err);
@@ -125,9 +264,12 @@ export function createGateway(fleet: Fleet, options: GatewayOptions = {}): Gatew
   handler.close = () => {
     closing ??= (async () => {
       connections.close();
-      await catalog?.close();
-      agents.http.destroy();
-      agents.https.destroy();
+      sessions.clear();
+      replicas.clear();
+      legacySse.clear();
+      policy.clear();
+      await aggregate?.close();
+      destroyAgents(agents);
     })();
     return closing;
   };

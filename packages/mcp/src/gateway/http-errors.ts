@@ -7,6 +7,7 @@ const STATUS: Partial<Record<FleetError["code"], number>> = {
   NOT_FOUND: 404,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  ENDPOINT_REFUSED: 403,
   RATE_LIMITED: 429,
   SPEC_INVALID: 400,
   TIMEOUT: 504,

@@ -2,10 +2,14 @@ import { Transform } from "node:stream";
 
 /**
  * Rewrites the `endpoint` event of a legacy SSE stream (`data: /messages?sessionId=..`) so the
- * client posts its messages back through the gateway (`<prefix>/messages?sessionId=..`). Everything
- * after that event passes through untouched.
+ * client posts its messages back through the gateway (`<prefix>/messages?sessionId=..`), and tells
+ * `onEndpoint` the session id it names. Everything after that event passes through untouched.
  */
-export function sseEndpointRewriter(prefix: string, limit = 64 * 1024): Transform {
+export function sseEndpointRewriter(
+  prefix: string,
+  onEndpoint?: (sessionId: string | undefined) => void,
+  limit = 64 * 1024,
+): Transform {
   let buffer = "";
   let done = false;
   return new Transform({
@@ -21,6 +25,7 @@ export function sseEndpointRewriter(prefix: string, limit = 64 * 1024): Transfor
         if (/^event:\s*endpoint\s*$/m.test(block)) {
           out += block.replace(/^data:\s*(.*)$/m, (_m, url: string) => {
             const u = new URL(url, "http://upstream.invalid");
+            onEndpoint?.(u.searchParams.get("sessionId") ?? undefined);
             return `data: ${prefix}${u.pathname}${u.search}`;
           });
           done = true;

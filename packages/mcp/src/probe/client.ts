@@ -11,6 +11,8 @@ export interface McpTarget {
   transport?: Exclude<FleetTransport, "stdio">;
   /** Upstream headers (credentials). Never logged. */
   headers?: Record<string, string>;
+  /** `fetch` for every request (a user-supplied endpoint passes core's `guardedFetch(policy)`). */
+  fetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 }
 
 export interface McpCallOptions {
@@ -24,19 +26,21 @@ export interface McpCallOptions {
 export async function connectClient(target: McpTarget, options: McpCallOptions = {}): Promise<Client> {
   const url = new URL(target.endpoint);
   const requestInit: RequestInit = { headers: target.headers ?? {} };
+  const doFetch = target.fetch ?? fetch;
   const transport =
     target.transport === "sse"
       ? new SSEClientTransport(url, {
           requestInit,
+          ...(target.fetch ? { fetch: target.fetch } : {}),
           eventSourceInit: {
             fetch: (u, init) =>
-              fetch(u, {
+              doFetch(u, {
                 ...init,
                 headers: { ...(init?.headers as Record<string, string>), ...(target.headers ?? {}) },
               }),
           },
         })
-      : new StreamableHTTPClientTransport(url, { requestInit });
+      : new StreamableHTTPClientTransport(url, { requestInit, ...(target.fetch ? { fetch: target.fetch } : {}) });
   const client = new Client(options.clientInfo ?? { name: "mcpfleet", version: "0.1.0" }, { capabilities: {} });
   await client.connect(transport, { signal: options.signal, timeout: options.timeoutMs ?? 10_000 });
   return client;
