@@ -1,29 +1,50 @@
-import { type Fleet, FleetError } from "@mcpfleet/core";
+import { type Catalog, type Fleet, FleetError } from "@mcpfleet/core";
+import type { HostConfig } from "@mcpfleet/example-host-kit/config";
+import type { HostMetrics } from "@mcpfleet/example-host-kit/metrics";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
-import type { KeyRing } from "./auth/keys.js";
-import type { HostConfig } from "./config.js";
+import { z } from "zod";
+import { type KeyRing, ROLES } from "./auth/keys.js";
+import type { ManagedKeys } from "./auth/managed-keys.js";
+import type { OidcVerifier } from "./auth/oidc.js";
+import { scopeInstanceOperations } from "./auth/policy-scope.js";
 import type { AuditLog } from "./http/audit.js";
+import { mountDashboard } from "./http/dashboard.js";
 import { docsPage } from "./http/docs-page.js";
 import type { GuardDeps } from "./http/guard.js";
-import type { HostMetrics } from "./http/metrics.js";
 import { openApiDocument } from "./http/openapi.js";
 import { bodyErrorHandler, mountOperations, type Operation } from "./http/operation.js";
 import { sendProblem } from "./http/problem.js";
-import { RateLimiter } from "./http/rate-limit.js";
+import { type Limiter, RateLimiter } from "./http/rate-limit.js";
+import { catalogOperations } from "./routes/catalog.js";
+import { compatOperations } from "./routes/compat.js";
 import { containerOperations } from "./routes/containers.js";
+import { eventOperations, type FleetEventLog } from "./routes/events.js";
+import { importOperations } from "./routes/import.js";
 import { instanceOperations } from "./routes/instances.js";
+import { keyOperations } from "./routes/keys.js";
 import { type McpLayer, mountMcp } from "./routes/mcp.js";
+import { mountResourceMetadata } from "./routes/resource-metadata.js";
 import { serverOperations } from "./routes/servers.js";
 
 export const HOST_VERSION = "0.1.0";
 
 export interface AppDeps {
   fleet: Fleet;
-  config: Pick<HostConfig, "CORS_ORIGINS" | "RATE_LIMIT_RPS" | "RATE_LIMIT_BURST" | "BODY_LIMIT">;
+  config: Pick<HostConfig, "CORS_ORIGINS" | "RATE_LIMIT_RPS" | "RATE_LIMIT_BURST" | "BODY_LIMIT"> &
+    Partial<Pick<HostConfig, "FLEET_ROLE" | "COMPAT_PREFIX">>;
+  catalog: Catalog;
   keys: KeyRing | undefined;
+  managed?: ManagedKeys | undefined;
+  oidc?: { verifier: OidcVerifier; audience: string } | undefined;
   audit: AuditLog;
   metrics: HostMetrics;
   mcp: McpLayer;
+  /** Feeds `GET /v1/events`. */
+  events: FleetEventLog;
+  /** Rate limiter of the guard (default: per-process token buckets from RATE_LIMIT_RPS/BURST). */
+  limiter?: Limiter;
+  /** The built dashboard served at `/ui` (default: this package's `ui/dist`). */
+  dashboardDir?: string;
 }
 
 const CORS_ALLOW_HEADERS =
@@ -66,6 +87,16 @@ function systemOperations(fleet: Fleet, metrics: HostMetrics, doc: () => Record<
         res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
         return undefined;
       },
+    },
+    {
+      id: "whoami",
+      method: "get",
+      path: "/v1/whoami",
+      role: "viewer",
+      tag: "system",
+      summary: "The caller: key id and role (what the dashboard shows and enables)",
+      response: z.object({ id: z.string(), role: z.enum(ROLES) }),
+      handler: async ({ principal }) => ({ id: principal.id, role: principal.role }),
     },
     {
       id: "openapi",
@@ -134,7 +165,9 @@ export function createApp(deps: AppDeps): { app: Express; operations: Operation[
 
   const guardDeps: GuardDeps = {
     keys: deps.keys,
-    limiter: new RateLimiter(config.RATE_LIMIT_RPS, config.RATE_LIMIT_BURST),
+    managed: deps.managed,
+    oidc: deps.oidc?.verifier,
+    limiter: deps.limiter ?? new RateLimiter(config.RATE_LIMIT_RPS, config.RATE_LIMIT_BURST),
     audit: deps.audit,
   };
   let cachedDoc: Record<string, unknown> | undefined;
@@ -143,11 +176,21 @@ export function createApp(deps: AppDeps): { app: Express; operations: Operation[
   operations.push(
     ...systemOperations(fleet, metrics, doc),
     ...serverOperations(fleet),
-    ...instanceOperations(fleet),
+    ...scopeInstanceOperations(
+      fleet,
+      instanceOperations(fleet, { localRuntimes: (config.FLEET_ROLE ?? "all") === "all" }),
+    ),
     ...containerOperations(fleet),
+    ...eventOperations(deps.events, deps.fleet),
+    ...catalogOperations(fleet, deps.catalog),
+    ...importOperations(fleet),
+    ...(config.COMPAT_PREFIX ? compatOperations(fleet, config.COMPAT_PREFIX) : []),
+    ...keyOperations(deps.managed),
   );
+  if (deps.oidc) mountResourceMetadata(app, { issuer: deps.oidc.verifier.issuer, audience: deps.oidc.audience });
   mountOperations(app, operations, guardDeps, config.BODY_LIMIT, deps.fleet.logger.child({ component: "http" }));
-  mountMcp(app, deps.mcp, guardDeps, metrics);
+  mountMcp(app, deps.mcp, guardDeps, metrics, config.BODY_LIMIT);
+  mountDashboard(app, deps.dashboardDir);
 
   app.use((req: Request, res: Response) => {
     sendProblem(res, new FleetError("NOT_FOUND", `no route ${req.method} ${req.path}`, { path: req.path }));

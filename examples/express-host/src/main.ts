@@ -1,7 +1,7 @@
 import { toFleetError } from "@mcpfleet/core";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig } from "@mcpfleet/example-host-kit/config";
+import { jsonLogger } from "@mcpfleet/example-host-kit/logger";
 import { startHost } from "./host.js";
-import { jsonLogger } from "./logger.js";
 
 /** `pnpm --filter @mcpfleet/example-express-host start`: the host from environment configuration. */
 async function main(): Promise<void> {

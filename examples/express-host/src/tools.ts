@@ -1,8 +1,8 @@
 import type { InstanceConnection } from "@mcpfleet/core";
+import { tryLoadExport } from "@mcpfleet/example-host-kit/adapters";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { tryLoadExport } from "./adapters.js";
 
 export interface ToolInfo {
   name: string;

@@ -34,8 +34,18 @@ async function routes(): Promise<Route[]> {
   }
   out.push({ method: "POST", path: "/mcp/matrix-missing", role: "operator", id: "mcpInstance" });
   out.push({ method: "POST", path: "/mcp", role: "operator", id: "mcpAggregate" });
-  out.push({ method: "POST", path: "/control/mcp", role: "operator", id: "mcpControl" });
+  out.push({ method: "POST", path: "/control/mcp", role: "viewer", id: "mcpControl" });
   return out;
+}
+
+/** A stream that stays open (GET /v1/events): its status and headers, then the connection is dropped. */
+async function streamHead(path: string, role: TestRole | "none") {
+  const controller = new AbortController();
+  const headers: Record<string, string> = role === "none" ? {} : { authorization: `Bearer ${KEYS[role]}` };
+  const res = await fetch(`${host.url}${path}`, { headers, signal: controller.signal });
+  const body = res.ok ? undefined : await res.json();
+  controller.abort();
+  return { status: res.status, headers: res.headers, body };
 }
 
 describe("auth matrix: each role x each route", () => {
@@ -52,7 +62,10 @@ describe("auth matrix: each role x each route", () => {
       const failures: string[] = [];
       for (const route of await routes()) {
         const body = route.method === "GET" || route.method === "DELETE" ? undefined : {};
-        const r = await host.call(route.method, route.path, { role, ...(body ? { body } : {}) });
+        const r =
+          route.id === "streamEvents"
+            ? await streamHead(route.path, role)
+            : await host.call(route.method, route.path, { role, ...(body ? { body } : {}) });
         let expected: "allowed" | 401 | 403;
         if (route.role === "public") expected = "allowed";
         else if (role === "none") expected = 401;

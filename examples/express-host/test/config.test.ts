@@ -2,10 +2,12 @@ import { mkdtempSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { silentLogger } from "@mcpfleet/core";
+import { assembleFleet } from "@mcpfleet/example-host-kit/assemble";
+import { ConfigError, loadConfig } from "@mcpfleet/example-host-kit/config";
+import { detectRuntime } from "@mcpfleet/example-host-kit/detect";
 import { describe, expect, it } from "vitest";
 import { parseApiKeys } from "../src/auth/keys.js";
-import { ConfigError, loadConfig } from "../src/config.js";
-import { detectRuntime } from "../src/detect.js";
 
 describe("loadConfig", () => {
   it("applies the documented defaults", () => {
@@ -18,11 +20,33 @@ describe("loadConfig", () => {
       FLEET_ROLE: "all",
       PORT: 8080,
       HOST: "127.0.0.1",
-      AUTH: "keys",
+      AUTH: ["keys"],
     });
     expect(c.dataDir).toBe("/srv/app/.mcpfleet");
     expect(c.storePath).toBe("/srv/app/.mcpfleet/store.json");
     expect(c.auditPath).toBe("/srv/app/.mcpfleet/audit.log");
+  });
+
+  it("reads the legacy Redis source settings; refuses malformed channel maps by name", () => {
+    const c = loadConfig({
+      LEGACY_REDIS_URL: "redis://10.0.0.5:6379",
+      LEGACY_CHANNELS: "created=app:Created, status=app:Status",
+      LEGACY_PUBLISH_STATUS: "false",
+    });
+    expect(c.LEGACY_CHANNELS).toEqual({ created: "app:Created", statusChanged: "app:Status" });
+    expect(c.LEGACY_PUBLISH_STATUS).toBe(false);
+    expect(loadConfig({}).LEGACY_PUBLISH_STATUS).toBe(true);
+    for (const bad of ["created", "removed=x", "deleted=has space", "=x"]) {
+      const err = (() => {
+        try {
+          loadConfig({ LEGACY_CHANNELS: bad });
+        } catch (e) {
+          return e as ConfigError;
+        }
+      })();
+      expect(err?.issues.map((i) => i.variable)).toEqual(["LEGACY_CHANNELS"]);
+    }
+    expect(() => loadConfig({ LEGACY_REDIS_URL: "http://x" })).toThrow(/LEGACY_REDIS_URL: must be a URL/);
   });
 
   it("reports every bad variable at once, by name, without echoing values", () => {
@@ -74,6 +98,57 @@ describe("loadConfig", () => {
     expect(c.CORS_ORIGINS).toEqual(["https://a.example", "https://b.example"]);
     expect(c.ALLOWED_HOST_PATHS).toEqual(["/srv/data"]);
     expect(c.ALLOW_UNSAFE_ENDPOINTS).toBe(true);
+  });
+});
+
+describe("LEASE_TTL_MS", () => {
+  it("refuses a value that is not a whole number of milliseconds in 1000..86400000, naming the variable", () => {
+    for (const [value, message] of [
+      ["250", "LEASE_TTL_MS: must be >= 1000"],
+      ["ten", "LEASE_TTL_MS: must be a number"],
+      ["1500.5", "LEASE_TTL_MS: must be an integer"],
+      ["86400001", "LEASE_TTL_MS: must be <= 86400000"],
+    ] as const) {
+      let err: unknown;
+      try {
+        loadConfig({ LEASE_TTL_MS: value });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, value).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).issues).toEqual([{ variable: "LEASE_TTL_MS", message: message.slice(14) }]);
+      expect((err as Error).message).toContain(message);
+    }
+  });
+
+  it("reaches the engine: the lease a worker takes on an instance lasts LEASE_TTL_MS, not the 15 s default", async () => {
+    const leaseEnd = async (env: Record<string, string>) => {
+      const dir = mkdtempSync(join(tmpdir(), "mcpfleet-lease-"));
+      const config = loadConfig(
+        { FLEET_RUNTIME: "memory", FLEET_STORE: "memory", FLEET_SECRETS: "memory", ...env },
+        dir,
+      );
+      const a = await assembleFleet(config, silentLogger(), "all");
+      try {
+        await a.fleet.start();
+        const inst = await a.fleet.instances.create({
+          name: "leased",
+          json_spec: { type: "docker", image: "mcp/leased:1", port: 8000 },
+        });
+        await a.fleet.instances.waitFor(inst.id, "running", { timeoutMs: 10_000 });
+        const before = Date.now();
+        const lease = (await a.store.leases!.list()).find((l) => l.key === inst.id);
+        expect(lease).toMatchObject({ holder: "local", live: true });
+        return Date.parse(lease!.expiresAt) - before;
+      } finally {
+        await a.close();
+      }
+    };
+    const configured = await leaseEnd({ LEASE_TTL_MS: "4000" });
+    expect(configured).toBeGreaterThan(0);
+    expect(configured).toBeLessThanOrEqual(4000);
+    // the default lease ends well past 4 s, so the bound above holds only because the value arrived
+    expect(await leaseEnd({})).toBeGreaterThan(10_000);
   });
 });
 

@@ -1,7 +1,6 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { request } from "node:http";
+import { mkdtempSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +9,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { API_KEYS, KEYS, REPO_ROOT, seed } from "./helpers.js";
+import { ownedContainers as owned, podman, podmanHostEnv, podmanVars, removeOwned } from "./podman.js";
 
 /**
  * End to end, distributed: the host (role api) with the Podman runtime, the Redis bus, the file
@@ -18,49 +18,6 @@ import { API_KEYS, KEYS, REPO_ROOT, seed } from "./helpers.js";
  * killed with SIGKILL midway; everything converges; deleting leaves no container behind.
  */
 
-const podmanVars: Record<string, string> = {};
-const parseExports = (text: string) => {
-  for (const line of text.split("\n")) {
-    const m = /^export ([A-Z_]+)=(.*)$/.exec(line.trim());
-    if (m?.[1] && m[2] !== undefined) podmanVars[m[1]] = m[2];
-  }
-};
-/** The environment scripts/podman-env.sh left behind, when its socket answers and the test image exists. */
-async function existingPodmanEnv(): Promise<boolean> {
-  try {
-    parseExports(readFileSync(join(process.env.MCPFLEET_PODMAN_DIR ?? "/tmp/mcpfleet-podman", "env"), "utf8"));
-    const sock = podmanVars.MCPFLEET_PODMAN_SOCKET;
-    const image = podmanVars.MCPFLEET_TEST_IMAGE_HTTP;
-    if (!sock || !image) return false;
-    if ((await socketGet(sock, "/_ping")).status !== 200) return false;
-    return (await socketGet(sock, `/images/${encodeURIComponent(image)}/json`)).status === 200;
-  } catch {
-    return false;
-  }
-}
-const podman = await checkService("podman", async () => {
-  if (await existingPodmanEnv()) return true;
-  try {
-    parseExports(
-      execFileSync("bash", [join(REPO_ROOT, "scripts/podman-env.sh")], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-        timeout: 180_000,
-      }),
-    );
-  } catch (err) {
-    return `scripts/podman-env.sh failed: ${String((err as { stderr?: string }).stderr ?? err)
-      .trim()
-      .split("\n")
-      .slice(-2)
-      .join(" | ")}`;
-  }
-  if (!podmanVars.MCPFLEET_PODMAN_SOCKET || !podmanVars.MCPFLEET_TEST_IMAGE_HTTP)
-    return "podman-env.sh printed no socket/image";
-  return (
-    (await socketGet(podmanVars.MCPFLEET_PODMAN_SOCKET, "/_ping")).status === 200 || "podman socket did not answer"
-  );
-});
 const redis = await checkService("redis", () => redisPing("127.0.0.1", 6379));
 
 function redisPing(host: string, port: number): Promise<boolean | string> {
@@ -93,29 +50,6 @@ function redisDeletePrefix(prefix: string): Promise<void> {
     s.on("data", () => s.end());
     s.on("close", () => resolve());
     s.on("error", () => resolve());
-  });
-}
-
-function socketDelete(socketPath: string, path: string): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const req = request({ socketPath, path, method: "DELETE" }, (r) => {
-      r.resume();
-      r.on("end", () => resolve());
-    });
-    req.on("error", () => resolve());
-    req.end();
-  });
-}
-
-function socketGet(socketPath: string, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: "GET", timeout: 5000 }, (res) => {
-      let body = "";
-      res.on("data", (d) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.end();
   });
 }
 
@@ -183,20 +117,11 @@ describeWith([podman, redis], "distributed: api host + 2 workers on Redis and Po
       throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last)}\n${logs.join("\n")}`);
     });
   };
-  const ownedContainers = async () => {
-    const filters = encodeURIComponent(JSON.stringify({ label: [`mcpfleet.managed-by=${owner}`] }));
-    return JSON.parse(
-      (await socketGet(podmanVars.MCPFLEET_PODMAN_SOCKET!, `/containers/json?all=true&filters=${filters}`)).body,
-    ) as unknown[];
-  };
+  const ownedContainers = () => owned(owner);
 
   beforeAll(async () => {
     env = {
-      CONTAINERS_CONF: podmanVars.CONTAINERS_CONF ?? "",
-      CONTAINER_HOST: `unix://${podmanVars.MCPFLEET_PODMAN_SOCKET}`,
-      FLEET_RUNTIME: "podman",
-      PODMAN_OWNER: owner,
-      PODMAN_NETWORK: `${owner}-net`,
+      ...podmanHostEnv(owner),
       FLEET_BUS: "redis",
       REDIS_URL: "redis://127.0.0.1:6379",
       REDIS_PREFIX: `${owner}:`,
@@ -232,12 +157,7 @@ describeWith([podman, redis], "distributed: api host + 2 workers on Redis and Po
   afterAll(async () => {
     for (const p of procs) if (p.proc.exitCode === null) p.proc.kill("SIGKILL");
     // leave nothing behind even when a test failed midway
-    const filters = encodeURIComponent(JSON.stringify({ label: [`mcpfleet.managed-by=${owner}`] }));
-    const left = JSON.parse(
-      (await socketGet(podmanVars.MCPFLEET_PODMAN_SOCKET!, `/containers/json?all=true&filters=${filters}`)).body,
-    ) as Array<{ Id: string }>;
-    for (const c of left) await socketDelete(podmanVars.MCPFLEET_PODMAN_SOCKET!, `/containers/${c.Id}?force=true`);
-    await socketDelete(podmanVars.MCPFLEET_PODMAN_SOCKET!, `/networks/${owner}-net`);
+    await removeOwned(owner);
     await redisDeletePrefix(`${owner}:`);
   }, 60_000);
 

@@ -2,12 +2,13 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { silentLogger } from "@mcpfleet/core";
-import { loadConfig } from "../src/config.js";
-import { type RunningHost, startHost } from "../src/host.js";
+import { type Logger, silentLogger } from "@mcpfleet/core";
+import { loadConfig } from "@mcpfleet/example-host-kit/config";
+import { type RunningHost, type StartOptions, startHost } from "../src/host.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-export const SEEDS = resolve(REPO_ROOT, "../shared/fixtures/seeds");
+/** The seed documents, kept in the repo (packages/core/test/fixtures/seeds): a fresh clone needs nothing beside it. */
+export const SEEDS = resolve(REPO_ROOT, "packages/core/test/fixtures/seeds");
 export const seed = (name: string): any => JSON.parse(readFileSync(join(SEEDS, name), "utf8"));
 /** A seed body with `{{server_id}}` replaced, otherwise as written. */
 export const seedWith = (name: string, serverId: string): any =>
@@ -32,7 +33,10 @@ export interface TestHost extends RunningHost {
 }
 
 /** A host in this process on a loopback port (memory runtime, bus, store and secrets unless overridden). */
-export async function startTestHost(env: Record<string, string> = {}): Promise<TestHost> {
+export async function startTestHost(
+  env: Record<string, string> = {},
+  options: { logger?: Logger } & Pick<StartOptions, "endpointResolver" | "events"> = {},
+): Promise<TestHost> {
   const dir = mkdtempSync(join(tmpdir(), "mcpfleet-host-test-"));
   const config = loadConfig(
     {
@@ -45,11 +49,18 @@ export async function startTestHost(env: Record<string, string> = {}): Promise<T
       API_KEYS,
       RATE_LIMIT_RPS: "10000",
       RATE_LIMIT_BURST: "10000",
+      // server-everything and test scripts live in the repository's node_modules
+      FLEET_PROCESS_READONLY_PATHS: REPO_ROOT,
       ...env,
     },
     dir,
   );
-  const host = await startHost(config, { logger: silentLogger(), print: () => {} });
+  const host = await startHost(config, {
+    logger: options.logger ?? silentLogger(),
+    print: () => {},
+    ...(options.endpointResolver ? { endpointResolver: options.endpointResolver } : {}),
+    ...(options.events ? { events: options.events } : {}),
+  });
   return {
     ...host,
     dir,

@@ -25,8 +25,9 @@ let host: TestHost;
 let id: string;
 beforeAll(async () => {
   host = await startTestHost({ FLEET_RUNTIME: "process" });
+  // a process spec is a command on the host: admin-only (operators use it below, through MCP)
   const created = await host.call("POST", "/v1/mcp-server-instances", {
-    role: "operator",
+    role: "admin", // process specs are admin-only
     body: {
       name: "everything",
       json_spec: { type: "process", command: [process.execPath, EVERYTHING, "stdio"], transport: "stdio" },

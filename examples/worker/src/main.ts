@@ -2,15 +2,15 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { toFleetError } from "@mcpfleet/core";
-import { assembleFleet } from "../../express-host/src/assemble.js";
-import { ConfigError, loadConfig } from "../../express-host/src/config.js";
-import { HostMetrics } from "../../express-host/src/http/metrics.js";
-import { jsonLogger } from "../../express-host/src/logger.js";
+import { assembleFleet } from "@mcpfleet/example-host-kit/assemble";
+import { ConfigError, loadConfig } from "@mcpfleet/example-host-kit/config";
+import { jsonLogger } from "@mcpfleet/example-host-kit/logger";
+import { HostMetrics } from "@mcpfleet/example-host-kit/metrics";
 
 /**
  * A worker: only the reconciler and the health monitor (role "worker"), sharing the bus and the
  * store with the API host. Same environment variables as the host (see README); it needs a shared
- * bus (FLEET_BUS=redis|nats) and the shared file store.
+ * bus (FLEET_BUS=redis|nats) and a shared store (FLEET_STORE=file on one machine, postgres across machines).
  */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     if (config.FLEET_BUS === "memory")
       issues.push({ variable: "FLEET_BUS", message: "a worker needs a shared bus: redis or nats" });
     if (config.FLEET_STORE === "memory")
-      issues.push({ variable: "FLEET_STORE", message: "a worker needs the shared file store" });
+      issues.push({ variable: "FLEET_STORE", message: "a worker needs a shared store: file or postgres" });
     if (issues.length > 0) throw new ConfigError(issues);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
       observer: metrics.observer,
     });
     metrics.attach(assembled.fleet);
-    await assembled.fleet.start();
+    await assembled.start();
   } catch (err) {
     const fe = toFleetError(err);
     process.stderr.write(`mcpfleet worker: start failed: ${fe.message}\n`);

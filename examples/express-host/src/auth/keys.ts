@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import type { AccessPolicy } from "@mcpfleet/mcp";
 import { z } from "zod";
 
 export const ROLES = ["viewer", "operator", "admin"] as const;
@@ -12,9 +13,13 @@ export function roleAllows(have: Role, need: Role): boolean {
 }
 
 export interface Principal {
-  /** Key id (never the key). */
+  /** Key id (never the key) or token subject. */
   id: string;
   role: Role;
+  /** What limits this principal on the MCP routes (managed keys and token bindings). */
+  policy?: AccessPolicy;
+  /** How refusals and audit lines name the policy. */
+  policyName?: string;
 }
 
 interface StoredKey extends Principal {

@@ -10,10 +10,20 @@ export interface AuditEntry {
   method: string;
   path: string;
   target: string | null;
-  result: "ok" | "denied" | "error";
+  result: "ok" | "denied" | "error" | "tool_error";
   status: number;
   code?: string;
   ip?: string;
+  /** MCP calls: the JSON-RPC method, the tool/prompt/resource it names, its argument keys (never values). */
+  rpc_method?: string | null;
+  tool?: string | null;
+  arg_keys?: string[] | null;
+  duration_ms?: number;
+  /** MCP calls: the authorization decision, why, the policy that took it and the instance. */
+  decision?: "allowed" | "denied";
+  reason?: string;
+  policy?: string | null;
+  instance?: string | null;
 }
 
 export interface AuditLog {

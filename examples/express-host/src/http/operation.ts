@@ -3,6 +3,7 @@ import express, { type Express, type Request, type Response } from "express";
 import type { z } from "zod";
 import type { Principal, Role } from "../auth/keys.js";
 import { type GuardDeps, guard } from "./guard.js";
+import { JsonTooDeepError, jsonDepth, MAX_JSON_DEPTH } from "./json-depth.js";
 import { problemFrom, sendProblem } from "./problem.js";
 
 /** One REST operation: routing, auth, validation, OpenAPI and audit come from this description. */
@@ -51,7 +52,15 @@ export function mountOperations(
   bodyLimit: string,
   logger?: Logger,
 ): void {
-  const json = express.json({ limit: bodyLimit, strict: false, type: ["application/json", "application/*+json"] });
+  const json = express.json({
+    limit: bodyLimit,
+    strict: false,
+    type: ["application/json", "application/*+json"],
+    // refuse absurd nesting before parsing: recursive code downstream would overflow the stack on it
+    verify: (_req, _res, buf) => {
+      if (jsonDepth(buf, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new JsonTooDeepError(MAX_JSON_DEPTH);
+    },
+  });
   for (const op of ops) {
     const handlers = op.method === "get" ? [guard(deps, op.role, op.id)] : [guard(deps, op.role, op.id), json];
     app[op.method](op.path, ...handlers, async (req: Request, res: Response) => {
@@ -158,12 +167,34 @@ export function bodyErrorHandler(err: unknown, _req: Request, res: Response, nex
     );
     return;
   }
+  if (err instanceof JsonTooDeepError) {
+    const limit = err.limit;
+    sendProblem(
+      res,
+      specInvalid([{ path: "", message: `JSON nested deeper than ${limit} levels` }], "request body"),
+      400,
+    );
+    return;
+  }
   if (e?.type === "entity.too.large") {
     sendProblem(res, specInvalid([{ path: "", message: "request body too large" }], "request body"), 413);
     return;
   }
   if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported") {
     sendProblem(res, specInvalid([{ path: "", message: e.message ?? "unsupported encoding" }], "request body"), 415);
+    return;
+  }
+  if (err instanceof URIError || (e?.status === 400 && /decode/i.test(e.message ?? ""))) {
+    sendProblem(
+      res,
+      specInvalid([{ path: "path", message: "the URL path is not valid percent-encoding" }], "request path"),
+      400,
+    );
+    return;
+  }
+  if (typeof e?.status === "number" && e.status >= 400 && e.status < 500) {
+    // body-parser / router refusals (bad content encoding, aborted upload): the client's fault, never a 500
+    sendProblem(res, specInvalid([{ path: "", message: "the request could not be read" }], "request"), e.status);
     return;
   }
   const p = problemFrom(err);

@@ -10,17 +10,21 @@ export const STATUS_BY_CODE: Record<FleetErrorCode, number> = {
   SECRET_STORE_UNAVAILABLE: 503,
   SECRET_STORE_READ_ONLY: 409,
   SECRET_LITERAL_REFUSED: 422,
+  SECRET_SCOPE_REFUSED: 403,
   INVALID_TRANSITION: 409,
   RUNTIME_UNAVAILABLE: 503,
   DEPLOY_FAILED: 502,
   HOST_PATH_REFUSED: 422,
+  SANDBOX_UNAVAILABLE: 503,
   ENDPOINT_REFUSED: 422,
   UNSUPPORTED: 501,
   CONFLICT: 409,
+  FENCED: 409,
   NOT_FOUND: 404,
   ALREADY_EXISTS: 409,
   IN_USE: 409,
   BUS_UNAVAILABLE: 503,
+  STORE_UNAVAILABLE: 503,
   BUFFER_FULL: 503,
   TIMEOUT: 504,
   ABORTED: 499,
@@ -55,6 +59,8 @@ export interface Problem {
   status: number;
   detail: string;
   code: FleetErrorCode;
+  /** The JSON path (or resource path) the problem is about, when there is one. */
+  path?: string;
   issues: FleetIssue[];
   instance?: string;
   retryable?: boolean;
@@ -71,6 +77,7 @@ export function problemFrom(err: unknown, status?: number): Problem {
     status: s,
     detail,
     code: fe.code,
+    ...(fe.path ? { path: fe.path } : {}),
     issues: fe.issues,
     retryable: fe.isRetryable,
   };

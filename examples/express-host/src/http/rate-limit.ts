@@ -1,8 +1,16 @@
+export type Take = { ok: true; remaining: number } | { ok: false; retryAfterS: number };
+
+/** What the guard asks before letting a request through (in memory, or shared through Redis). */
+export interface Limiter {
+  take(key: string): Take | Promise<Take>;
+  close?(): Promise<void>;
+}
+
 /**
  * Per-key token buckets: `burst` tokens, refilled at `rps` per second. `take` answers whether the
  * request may pass and, if not, how many seconds until a token is back (for `Retry-After`).
  */
-export class RateLimiter {
+export class RateLimiter implements Limiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   constructor(
     private readonly rps: number,
@@ -11,7 +19,7 @@ export class RateLimiter {
     private readonly maxKeys = 100_000,
   ) {}
 
-  take(key: string): { ok: true; remaining: number } | { ok: false; retryAfterS: number } {
+  take(key: string): Take {
     const t = this.now();
     let b = this.buckets.get(key);
     if (!b) {

@@ -1,3 +1,4 @@
+import { INSTANCE_STATUSES } from "@mcpfleet/core";
 import { z } from "zod";
 
 /**
@@ -31,6 +32,10 @@ export const ServerInput = z
     status: z.enum(["active", "inactive", "deprecated"]).optional(),
     is_public: z.boolean().optional(),
     env_schema: z.array(EnvSchemaEntry).optional(),
+    secret_scopes: z
+      .array(z.string())
+      .optional()
+      .describe("Secret scopes this server's instances may reference besides their own instance_<id>."),
   })
   .meta({ id: "ServerInput" });
 
@@ -60,6 +65,11 @@ export const JsonSpec = z
     description: "Wire-form instance spec; secret values appear only as secret_ref:<scope>:<key>.",
   });
 
+const SecretScopes = z
+  .array(z.string())
+  .max(64)
+  .describe("Admin only: secret scopes granted to this instance besides its own instance_<id>.");
+
 export const InstanceCreate = z
   .object({
     name: z.string().min(1).max(128),
@@ -68,6 +78,7 @@ export const InstanceCreate = z
     json_spec: JsonSpec,
     secrets: secretsMap.optional(),
     start: z.boolean().optional().describe("Start right away (default true)."),
+    secret_scopes: SecretScopes.optional(),
   })
   .meta({ id: "InstanceCreate" });
 
@@ -77,22 +88,12 @@ export const InstanceUpdate = z
     description: z.string().optional(),
     json_spec: JsonSpec.optional(),
     secrets: secretsMap.optional(),
+    secret_scopes: SecretScopes.optional(),
     revision: z.number().int().min(0).optional(),
   })
   .meta({ id: "InstanceUpdate" });
 
-export const InstanceStatus = z.enum([
-  "pending",
-  "provisioning",
-  "starting",
-  "running",
-  "unhealthy",
-  "stopping",
-  "stopped",
-  "failed",
-  "deleting",
-  "deleted",
-]);
+export const InstanceStatus = z.enum(INSTANCE_STATUSES);
 
 export const Instance = z
   .object({
@@ -110,6 +111,7 @@ export const Instance = z
     endpoint: z.string().nullable().optional(),
     observed_by: z.string().nullable().optional(),
     restart_count: z.number().int(),
+    secret_scopes: z.array(z.string()).optional(),
     created_at: z.string(),
     updated_at: z.string(),
     revision: z.number().int(),
@@ -132,8 +134,20 @@ export const InstanceStatusView = Instance.pick({
 export const InstanceListQuery = z.object({
   status: InstanceStatus.optional(),
   server_spec_id: z.string().optional(),
+  name_prefix: z.string().min(1).max(128).optional().describe("Only names starting with this."),
+  label: z
+    .string()
+    .regex(/^[^=]+(=.*)?$/, { error: "must be key or key=value" })
+    .optional()
+    .describe("json_spec.labels filter: `key` (present) or `key=value`."),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
+  offset: z.coerce.number().int().min(0).optional().describe("Legacy paging (reads every instance); prefer `cursor`."),
+  cursor: z
+    .string()
+    .min(1)
+    .max(2000)
+    .optional()
+    .describe("X-Next-Cursor of the previous page: keyset paging in (name, id) order."),
 });
 
 export const LogsQuery = z.object({
@@ -202,6 +216,7 @@ export const ProblemSchema = z
     status: z.number().int(),
     detail: z.string(),
     code: z.string().describe("FleetError code"),
+    path: z.string().optional().describe("JSON path the problem is about"),
     issues: z.array(z.object({ path: z.string(), message: z.string() })),
     instance: z.string().optional(),
   })

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { type Fleet, parseContainerStartRequest } from "@mcpfleet/core";
+import { type Fleet, instanceView, parseContainerStartRequest } from "@mcpfleet/core";
 import type { z } from "zod";
+import { createInstanceAs } from "../http/create-instance.js";
 import type { Operation } from "../http/operation.js";
 import { ContainerStart, Instance } from "../http/schemas.js";
 
@@ -18,10 +19,12 @@ export function nameFromImage(image: string): string {
 
 /** The original manager's flat "start container" call, mapped to a docker instance. */
 export function containerOperations(fleet: Fleet): Operation[] {
-  const start: Operation["handler"] = async ({ body, signal }) => {
+  const start: Operation["handler"] = async ({ body, signal, principal }) => {
     const b = body as z.infer<typeof ContainerStart>;
     const { json_spec } = parseContainerStartRequest(b);
-    return fleet.instances.create(
+    return createInstanceAs(
+      fleet,
+      principal,
       {
         name: b.name ?? nameFromImage(b.image),
         json_spec,
@@ -29,7 +32,7 @@ export function containerOperations(fleet: Fleet): Operation[] {
         ...(b.start !== undefined ? { start: b.start } : {}),
       },
       { signal },
-    );
+    ).then(instanceView);
   };
   const common = {
     method: "post" as const,

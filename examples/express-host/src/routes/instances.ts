@@ -1,5 +1,15 @@
-import { type Fleet, FleetError, type Instance as InstanceDoc, toFleetError } from "@mcpfleet/core";
+import {
+  type Fleet,
+  FleetError,
+  type Instance as InstanceDoc,
+  instanceView,
+  toFleetError,
+  visibleEndpoint,
+} from "@mcpfleet/core";
 import { z } from "zod";
+import { assertToolFilterKept, authorizeInstanceInput } from "../auth/admin-fields.js";
+import { assertCanCreateSpec } from "../auth/spec-roles.js";
+import { createInstanceAs } from "../http/create-instance.js";
 import type { Operation } from "../http/operation.js";
 import {
   Instance,
@@ -22,14 +32,36 @@ const statusView = (i: InstanceDoc) => ({
   desired_state: i.desired_state,
   generation: i.generation,
   observed_generation: i.observed_generation,
-  endpoint: i.endpoint ?? null,
+  endpoint: visibleEndpoint(i),
   restart_count: i.restart_count,
   updated_at: i.updated_at,
 });
 
-export function instanceOperations(fleet: Fleet): Operation[] {
-  const update: Operation["handler"] = ({ params, body, signal }) =>
-    fleet.instances.update(params.id!, body, { signal });
+/**
+ * Refuses at create a `process` spec this host cannot run: beside a container runtime the process
+ * runtime is off unless FLEET_PROCESS_RUNTIME=on (an API-only host leaves that to its workers).
+ */
+function assertProcessRuntime(fleet: Fleet, spec: unknown, localRuntimes: boolean): void {
+  if (!localRuntimes || (spec as { type?: unknown } | null)?.type !== "process") return;
+  if (fleet.runtimeFor("process")) return;
+  throw new FleetError(
+    "UNSUPPORTED",
+    "this host runs no process runtime (beside a container runtime it needs FLEET_PROCESS_RUNTIME=on)",
+    { path: "json_spec.type", isRetryable: false },
+  );
+}
+
+export function instanceOperations(fleet: Fleet, options: { localRuntimes?: boolean } = {}): Operation[] {
+  const localRuntimes = options.localRuntimes ?? true;
+  // a process instance's spec and environment are host command execution: admin-only, both the
+  // spec it has and the one it would get (a secrets-only body changes its environment too)
+  const update: Operation["handler"] = async ({ params, body, signal, principal }) => {
+    authorizeInstanceInput(principal, body);
+    const current = await fleet.instances.get(params.id!, { signal });
+    assertCanCreateSpec(principal, current.json_spec);
+    assertToolFilterKept(principal, current.json_spec, body?.json_spec);
+    return fleet.instances.update(params.id!, body, { signal }).then(instanceView);
+  };
   return [
     {
       id: "listInstances",
@@ -37,18 +69,53 @@ export function instanceOperations(fleet: Fleet): Operation[] {
       path: BASE,
       role: "viewer",
       tag: "instances",
-      summary: "List instances (X-Total-Count gives the total before paging)",
+      summary: "List instances (X-Total-Count: matches before paging; X-Next-Cursor: the next page)",
+      description:
+        "Pages in (name, id) order with `limit` and `cursor` (the store filters and pages when it can). " +
+        "`offset` keeps the old behaviour (every instance read, in store order).",
       query: InstanceListQuery,
       response: z.array(Instance),
-      handler: async ({ query, res, signal }) => {
+      handler: async ({ query, req, res, signal }) => {
         const q = query as z.infer<typeof InstanceListQuery>;
-        const all = await fleet.instances.list({
+        if (q.offset !== undefined) {
+          if (q.cursor !== undefined || q.name_prefix !== undefined || q.label !== undefined) {
+            throw new FleetError("SPEC_INVALID", "offset cannot be combined with cursor, name_prefix or label", {
+              path: "query.offset",
+            });
+          }
+          const all = await fleet.instances.list({
+            signal,
+            ...(q.status ? { status: q.status } : {}),
+            ...(q.server_spec_id ? { server_spec_id: q.server_spec_id } : {}),
+          });
+          res.setHeader("X-Total-Count", String(all.length));
+          return all.slice(q.offset, q.offset + q.limit);
+        }
+        const eq = q.label?.indexOf("=") ?? -1;
+        const label =
+          q.label === undefined
+            ? undefined
+            : eq < 0
+              ? { key: q.label }
+              : { key: q.label.slice(0, eq), value: q.label.slice(eq + 1) };
+        const page = await fleet.instances.page({
           signal,
+          limit: q.limit,
+          count: true,
+          ...(q.cursor ? { cursor: q.cursor } : {}),
           ...(q.status ? { status: q.status } : {}),
           ...(q.server_spec_id ? { server_spec_id: q.server_spec_id } : {}),
+          ...(q.name_prefix ? { name_prefix: q.name_prefix } : {}),
+          ...(label ? { label } : {}),
         });
-        res.setHeader("X-Total-Count", String(all.length));
-        return all.slice(q.offset, q.offset + q.limit);
+        if (page.total !== undefined) res.setHeader("X-Total-Count", String(page.total));
+        if (page.nextCursor) {
+          res.setHeader("X-Next-Cursor", page.nextCursor);
+          const next = new URLSearchParams(req.query as Record<string, string>);
+          next.set("cursor", page.nextCursor);
+          res.setHeader("Link", `<${req.baseUrl}${req.path}?${next.toString()}>; rel="next"`);
+        }
+        return page.items.map(instanceView);
       },
     },
     {
@@ -61,7 +128,11 @@ export function instanceOperations(fleet: Fleet): Operation[] {
       body: InstanceCreate,
       response: Instance,
       success: 201,
-      handler: ({ body, signal }) => fleet.instances.create(body, { signal }),
+      description: "A `process` spec (a command on the host) needs the admin role.",
+      handler: async ({ body, signal, principal }) => {
+        assertProcessRuntime(fleet, body.json_spec, localRuntimes);
+        return createInstanceAs(fleet, principal, body, { signal }).then(instanceView);
+      },
     },
     {
       id: "getInstance",
@@ -71,7 +142,7 @@ export function instanceOperations(fleet: Fleet): Operation[] {
       tag: "instances",
       summary: "Get an instance by id or name",
       response: Instance,
-      handler: ({ params, signal }) => fleet.instances.get(params.id!, { signal }),
+      handler: ({ params, signal }) => fleet.instances.get(params.id!, { signal }).then(instanceView),
     },
     {
       id: "updateInstance",
@@ -104,7 +175,7 @@ export function instanceOperations(fleet: Fleet): Operation[] {
       summary: "Delete an instance (asynchronous: status goes deleting -> deleted)",
       response: Instance,
       success: 202,
-      handler: ({ params, signal }) => fleet.instances.delete(params.id!, { signal }),
+      handler: ({ params, signal }) => fleet.instances.delete(params.id!, { signal }).then(instanceView),
     },
     {
       id: "startInstance",
@@ -115,7 +186,7 @@ export function instanceOperations(fleet: Fleet): Operation[] {
       summary: "Start an instance",
       response: Instance,
       success: 202,
-      handler: ({ params, signal }) => fleet.instances.start(params.id!, { signal }),
+      handler: ({ params, signal }) => fleet.instances.start(params.id!, { signal }).then(instanceView),
     },
     {
       id: "stopInstance",
@@ -126,7 +197,7 @@ export function instanceOperations(fleet: Fleet): Operation[] {
       summary: "Stop an instance",
       response: Instance,
       success: 202,
-      handler: ({ params, signal }) => fleet.instances.stop(params.id!, { signal }),
+      handler: ({ params, signal }) => fleet.instances.stop(params.id!, { signal }).then(instanceView),
     },
     {
       id: "getInstanceStatus",

@@ -1,5 +1,7 @@
 import { type Fleet, FleetError } from "@mcpfleet/core";
 import { z } from "zod";
+import { assertCanCreateSpec } from "../auth/spec-roles.js";
+import { instantiateTemplateAs } from "../http/create-instance.js";
 import type { Operation } from "../http/operation.js";
 import {
   FromTemplate,
@@ -92,14 +94,16 @@ export function serverOperations(fleet: Fleet): Operation[] {
       body: FromTemplate,
       response: Instance,
       success: 201,
-      handler: async ({ params, body, signal }) => {
+      handler: async ({ params, body, signal, principal }) => {
         const { template, ...overrides } = body as z.infer<typeof FromTemplate>;
+        // overrides set the environment of what runs: a process template is admin-only too
+        assertCanCreateSpec(principal, (await fleet.templates.get(params.key!)).json_spec);
         if (template !== undefined && template !== params.key) {
           throw new FleetError("SPEC_INVALID", `body template "${template}" differs from the path's "${params.key}"`, {
             path: "template",
           });
         }
-        return fleet.templates.instantiate(params.key!, overrides, { signal });
+        return instantiateTemplateAs(fleet, principal, params.key!, overrides, { signal });
       },
     },
     {

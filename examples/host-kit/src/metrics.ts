@@ -1,18 +1,7 @@
-import type { Fleet, FleetObserver } from "@mcpfleet/core";
+import { type Fleet, type FleetObserver, INSTANCE_STATUSES } from "@mcpfleet/core";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
-const STATUSES = [
-  "pending",
-  "provisioning",
-  "starting",
-  "running",
-  "unhealthy",
-  "stopping",
-  "stopped",
-  "failed",
-  "deleting",
-  "deleted",
-];
+const STATUSES = INSTANCE_STATUSES;
 
 /** Prometheus metrics of one host (own registry, so several hosts can share a process in tests). */
 export class HostMetrics {

@@ -1,33 +1,30 @@
-import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   createFleet,
   type EventBus,
-  encryptedFileSecrets,
-  envSecrets,
   type Fleet,
   type FleetObserver,
   type FleetRole,
   type FleetStore,
-  fileStore,
   type HealthProbe,
+  type HostResolver,
   type Logger,
   memoryBus,
   memoryRuntime,
-  memorySecrets,
-  memoryStore,
   type RuntimeBackend,
-  type SecretStore,
 } from "@mcpfleet/core";
 import { loadExport, tryLoadExport } from "./adapters.js";
-import type { HostConfig } from "./config.js";
+import { ConfigError, type HostConfig } from "./config.js";
 import { detectRuntime } from "./detect.js";
+import { buildLegacySource } from "./legacy.js";
+import { optionalProcessRuntime, processOptions } from "./process-runtime.js";
+import { buildSecrets, buildStore, redact } from "./stores.js";
 
 export interface Choice {
-  what: "runtime" | "bus" | "store" | "secrets" | "role" | "mcp";
+  what: "runtime" | "bus" | "store" | "secrets" | "role" | "mcp" | "legacy";
   value: string;
   reason: string;
 }
@@ -37,17 +34,30 @@ export interface AssembleHooks {
   onPublish?: (type: string) => void;
   /** Engine instrumentation (reconcile durations, bus lag). */
   observer?: FleetObserver;
+  /** Resolver of the endpoint policy (tests inject one to play DNS rebinding). */
+  endpointResolver?: HostResolver;
 }
 
 export interface Assembled {
   fleet: Fleet;
   choices: Choice[];
   workerId: string;
-  /** Closes the fleet, then the adapters this assembly created. */
+  /** The fleet store (the host keeps managed API keys in it when it has a keys repository). */
+  store: FleetStore;
+  /** Starts the fleet, then the legacy Redis source when configured (`LEGACY_REDIS_URL`). */
+  start(): Promise<void>;
+  /** Closes the legacy source, the fleet, then the adapters this assembly created. */
   close(): Promise<void>;
 }
 
-export const DEFAULT_TEMPLATES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "templates");
+/** The example host's templates (`examples/express-host/templates`), used when `TEMPLATES_DIR` is unset. */
+export const DEFAULT_TEMPLATES_DIR = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "express-host",
+  "templates",
+);
 
 /** Builds the fleet the configuration describes. Adapters are imported only when chosen. */
 export async function assembleFleet(
@@ -68,7 +78,7 @@ export async function assembleFleet(
   try {
     const runtimes = await buildRuntimes(config, logger, choices, own);
     const bus = await buildBus(config, logger, choices, own, hooks);
-    const store = buildStore(config, choices, own);
+    const store = await buildStore(config, logger, choices, own);
     const secrets = await buildSecrets(config, logger, choices, own);
     const probes: HealthProbe[] = [];
     const mcpProbe = await tryLoadExport<(o?: unknown) => HealthProbe>("@mcpfleet/mcp", "mcpProbe");
@@ -94,6 +104,11 @@ export async function assembleFleet(
       workerId,
       allowedHostPaths: config.ALLOWED_HOST_PATHS,
       allowUnsafeEndpoints: config.ALLOW_UNSAFE_ENDPOINTS,
+      sharedSecretScopes: config.SHARED_SECRET_SCOPES,
+      endpointPolicy: {
+        allow: config.ENDPOINT_ALLOW,
+        ...(hooks.endpointResolver ? { resolver: hooks.endpointResolver } : {}),
+      },
       closeTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
       ...(hooks.observer ? { observer: hooks.observer } : {}),
       reconciler: {
@@ -101,6 +116,8 @@ export async function assembleFleet(
         ...(config.RESYNC_INTERVAL_MS ? { resyncIntervalMs: config.RESYNC_INTERVAL_MS } : {}),
         ...(config.RECONCILE_BACKOFF_MS !== undefined ? { backoffBaseMs: config.RECONCILE_BACKOFF_MS } : {}),
         ...(config.MAX_RESTARTS !== undefined ? { maxRestarts: config.MAX_RESTARTS } : {}),
+        ...(config.START_TIMEOUT_MS ? { startTimeoutMs: config.START_TIMEOUT_MS } : {}),
+        ...(config.LEASE_TTL_MS ? { leaseTtlMs: config.LEASE_TTL_MS } : {}),
       },
       health: {
         ...(config.HEALTH_INTERVAL_MS ? { defaultIntervalMs: config.HEALTH_INTERVAL_MS } : {}),
@@ -108,11 +125,18 @@ export async function assembleFleet(
       },
     });
     if (role !== "worker") await loadTemplates(fleet, config.TEMPLATES_DIR ?? DEFAULT_TEMPLATES_DIR, logger);
+    const legacy = await buildLegacySource(config, fleet, store, logger, choices);
     return {
       fleet,
       choices,
       workerId,
+      store,
+      async start() {
+        await fleet.start();
+        await legacy?.start();
+      },
       async close() {
+        await legacy?.close().catch((err) => logger.warn({ err }, "legacy source close failed"));
         await fleet.close();
         for (const c of closers.reverse()) await c().catch((err) => logger.warn({ err }, "adapter close failed"));
       },
@@ -123,7 +147,7 @@ export async function assembleFleet(
   }
 }
 
-type Own = <T extends { close(): Promise<void> }>(p: T) => T;
+export type Own = <T extends { close(): Promise<void> }>(p: T) => T;
 
 async function buildRuntimes(
   config: HostConfig,
@@ -148,8 +172,13 @@ async function buildRuntimes(
       return { docker: rt, process: rt };
     }
     case "process": {
+      if (config.FLEET_PROCESS_RUNTIME === false) {
+        throw new ConfigError([
+          { variable: "FLEET_PROCESS_RUNTIME", message: `off, and ${reason} chose the process runtime` },
+        ]);
+      }
       const processRuntime = await loadExport("@mcpfleet/backend-process", "processRuntime", "FLEET_RUNTIME=process");
-      return { process: own(processRuntime({ logger: log }) as RuntimeBackend) };
+      return { process: own(processRuntime(await processOptions(config, log)) as RuntimeBackend) };
     }
     case "podman": {
       const podmanRuntime = await loadExport("@mcpfleet/backend-podman", "podmanRuntime", "FLEET_RUNTIME=podman");
@@ -159,11 +188,13 @@ async function buildRuntimes(
           ...(socketPath ? { socketPath } : {}),
           ...(config.PODMAN_OWNER ? { owner: config.PODMAN_OWNER } : {}),
           ...(config.PODMAN_NETWORK ? { network: config.PODMAN_NETWORK } : {}),
+          ...(config.PODMAN_PUBLISH_HOST ? { publishHost: config.PODMAN_PUBLISH_HOST } : {}),
+          ...(config.PODMAN_ADVERTISE_HOST ? { advertiseHost: config.PODMAN_ADVERTISE_HOST } : {}),
           allowedHostPaths: config.ALLOWED_HOST_PATHS,
           logger: log,
         }) as RuntimeBackend,
       );
-      return { docker, ...(await optionalProcessRuntime(logger)) };
+      return { docker, ...(await optionalProcessRuntime(config, logger, choices, own)) };
     }
     case "k8s": {
       const kubernetesRuntime = await loadExport("@mcpfleet/backend-k8s", "kubernetesRuntime", "FLEET_RUNTIME=k8s");
@@ -173,7 +204,7 @@ async function buildRuntimes(
           logger: log,
         }) as RuntimeBackend,
       );
-      return { docker };
+      return { docker, ...(await optionalProcessRuntime(config, logger, choices, own)) };
     }
   }
 }
@@ -181,16 +212,6 @@ async function buildRuntimes(
 function hostSocket(config: HostConfig): string | undefined {
   const v = config.CONTAINER_HOST ?? config.DOCKER_HOST;
   return v?.startsWith("unix://") ? v.slice("unix://".length) : v;
-}
-
-/** `process` specs still run locally beside a container runtime, when the process backend loads. */
-async function optionalProcessRuntime(logger: Logger): Promise<Record<string, RuntimeBackend>> {
-  const processRuntime = await tryLoadExport("@mcpfleet/backend-process", "processRuntime");
-  if (!processRuntime) {
-    logger.warn({}, "@mcpfleet/backend-process did not load: json_spec.type=process is not available");
-    return {};
-  }
-  return { process: processRuntime({ logger: logger.child({ component: "runtime-process" }) }) as RuntimeBackend };
 }
 
 async function buildBus(
@@ -238,110 +259,7 @@ async function buildBus(
   return bus;
 }
 
-/** A URL without its credentials, for the start log. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = "***";
-      u.password = "";
-    }
-    return u.toString();
-  } catch {
-    return "(unparseable url)";
-  }
-}
-
-function buildStore(config: HostConfig, choices: Choice[], own: Own): FleetStore {
-  if (config.FLEET_STORE === "memory") {
-    choices.push({ what: "store", value: "memory", reason: "FLEET_STORE=memory (lost on exit)" });
-    return own(memoryStore());
-  }
-  choices.push({ what: "store", value: "file", reason: `FLEET_STORE=file (${config.storePath})` });
-  return own(fileStore({ path: config.storePath }));
-}
-
-async function buildSecrets(config: HostConfig, logger: Logger, choices: Choice[], own: Own): Promise<SecretStore> {
-  const log = logger.child({ component: `secrets-${config.FLEET_SECRETS}` });
-  switch (config.FLEET_SECRETS) {
-    case "memory":
-      choices.push({ what: "secrets", value: "memory", reason: "FLEET_SECRETS=memory (lost on exit)" });
-      return own(memorySecrets());
-    case "env":
-      choices.push({
-        what: "secrets",
-        value: "env",
-        reason: "FLEET_SECRETS=env (read-only; MCPFLEET_SECRET_<SCOPE>__<KEY>)",
-      });
-      return own(envSecrets(config.SECRETS_ENV_PREFIX !== undefined ? { prefix: config.SECRETS_ENV_PREFIX } : {}));
-    case "vault": {
-      const vaultSecrets = await loadExport("@mcpfleet/secrets-vault", "vaultSecrets", "FLEET_SECRETS=vault");
-      choices.push({ what: "secrets", value: "vault", reason: `FLEET_SECRETS=vault (${redact(config.VAULT_ADDR!)})` });
-      return own(
-        vaultSecrets({
-          address: config.VAULT_ADDR,
-          auth: { method: "token", token: config.VAULT_TOKEN },
-          ...(config.VAULT_MOUNT ? { mount: config.VAULT_MOUNT } : {}),
-          ...(config.VAULT_NAMESPACE ? { namespace: config.VAULT_NAMESPACE } : {}),
-          logger: log,
-        }) as SecretStore,
-      );
-    }
-    case "infisical": {
-      const infisicalSecrets = await loadExport(
-        "@mcpfleet/secrets-infisical",
-        "infisicalSecrets",
-        "FLEET_SECRETS=infisical",
-      );
-      choices.push({ what: "secrets", value: "infisical", reason: "FLEET_SECRETS=infisical" });
-      return own(
-        infisicalSecrets({
-          ...(config.INFISICAL_SITE_URL ? { siteUrl: config.INFISICAL_SITE_URL } : {}),
-          auth: { clientId: config.INFISICAL_CLIENT_ID, clientSecret: config.INFISICAL_CLIENT_SECRET },
-          projectId: config.INFISICAL_PROJECT_ID,
-          environment: config.INFISICAL_ENVIRONMENT ?? "prod",
-          logger: log,
-        }) as SecretStore,
-      );
-    }
-    case "file": {
-      const key = config.SECRETS_KEY;
-      const keyOption = key
-        ? /^[0-9a-fA-F]{64}$/.test(key) || /^[A-Za-z0-9+/]{43}=?$/.test(key)
-          ? { key }
-          : { passphrase: key }
-        : { keyFile: await ensureKeyFile(join(config.dataDir, "secrets.key"), logger) };
-      choices.push({
-        what: "secrets",
-        value: "file",
-        reason: `FLEET_SECRETS=file (${config.secretsPath}, AES-256-GCM, key from ${key ? "SECRETS_KEY" : join(config.dataDir, "secrets.key")})`,
-      });
-      return own(encryptedFileSecrets({ path: config.secretsPath, ...keyOption }));
-    }
-  }
-}
-
-/** The local secrets key file, created (32 random bytes, base64, mode 0600) at first start. */
-async function ensureKeyFile(path: string, logger: Logger): Promise<string> {
-  try {
-    await readFile(path, "utf8");
-    return path;
-  } catch {
-    await mkdir(dirname(path), { recursive: true });
-    const created = await writeFile(path, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600, flag: "wx" }).then(
-      () => true,
-      () => false,
-    );
-    if (created) {
-      await chmod(path, 0o600).catch(() => {});
-      logger.info(
-        { path },
-        "created the secrets encryption key (keep it with the data directory; SECRETS_KEY overrides it)",
-      );
-    }
-    return path;
-  }
-}
+export { redact } from "./stores.js";
 
 async function loadTemplates(fleet: Fleet, dir: string, logger: Logger): Promise<void> {
   let files: string[];
