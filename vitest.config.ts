@@ -4,7 +4,12 @@ export default defineConfig({
   resolve: { conditions: ["@mcpfleet/source"] },
   ssr: { resolve: { conditions: ["@mcpfleet/source"], externalConditions: ["@mcpfleet/source"] } },
   test: {
-    include: ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts", "examples/*/test/**/*.test.ts"],
+    include: [
+      "packages/*/src/**/*.test.ts",
+      "packages/*/test/**/*.test.ts",
+      "examples/*/test/**/*.test.ts",
+      "test/**/*.test.ts",
+    ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

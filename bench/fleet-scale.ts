@@ -9,6 +9,8 @@
  * Sizes 1k, 5k, 10k show how each figure grows. Requires --expose-gc for the heap figure.
  */
 import { createFleet, memoryBus, memoryRuntime, memoryStore } from "@mcpfleet/core";
+import { convergeAll, timeResyncs } from "./lib/converge.js";
+import { postgresRow } from "./lib/fleet-scale-postgres.js";
 
 const SIZES = (process.env.FLEET_SCALE_SIZES ?? "1000,5000,10000").split(",").map(Number);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -63,23 +65,9 @@ async function measure(n: number) {
   });
   await fleet.start();
   const before = heap();
-  let running = 0;
-  let resolveAll!: () => void;
-  const all = new Promise<void>((r) => (resolveAll = r));
-  fleet.subscribe((e) => {
-    if (e.type === "MCPServerInstanceStatusChanged" && e.data.status === "running" && ++running === n) resolveAll();
-  });
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await fleet.instances.create({ name: `i${i}`, json_spec: spec(i) });
-  await all;
-  const convergeS = (performance.now() - t0) / 1000;
+  const convergeS = await convergeAll(fleet, n, spec);
   await fleet.idle();
-  const resyncs: number[] = [];
-  for (let r = 0; r < 5; r++) {
-    const t = performance.now();
-    await fleet.resync();
-    resyncs.push(performance.now() - t);
-  }
+  const resyncs = await timeResyncs(fleet, 5);
   // steady state: the status events of the burst still queued for the reconciler's group are drained
   while (bus.pending() > 0) await new Promise((r) => setTimeout(r, 20));
   const after = heap();
@@ -129,3 +117,9 @@ console.log(
     targets: { converge_s: 5, resync_ms: 100, heap_bytes_per_instance: 4096 },
   }),
 );
+// the PostgreSQL row (issue 13): FLEET_SCALE_PG=0 leaves it out
+if (process.env.FLEET_SCALE_PG !== "0") {
+  const pgN = Number(process.env.FLEET_SCALE_PG_SIZE ?? last.n);
+  const memoryS = rows.find((r) => r.n === pgN)?.converge_s ?? (await measure(pgN)).converge_s;
+  console.log(JSON.stringify(await postgresRow(pgN, spec, memoryS)));
+}

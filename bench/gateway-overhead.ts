@@ -1,21 +1,28 @@
 /**
  * gateway-overhead: `tools/call echo` through the mcpfleet gateway vs directly against the same
  * server-everything Streamable HTTP instance, 16 concurrent clients (raw keep-alive HTTP clients,
- * one MCP session each). The gateway (with its fleet) runs in its own process, as deployed. Short phases alternate direct/gateway; figures are medians over rounds
- * (ratios and added latencies per round, then the median).
+ * one MCP session each). The gateway (with its fleet) runs in its own process, as deployed. Short
+ * phases alternate direct/gateway; figures are medians over rounds (ratios and added latencies per
+ * round, then the median). With `GATEWAY_OVERHEAD_ROW=jwt-policy` (bench/gateway-overhead-jwt-policy.ts)
+ * a third row joins the same rounds: bearer JWT verified by the host's OIDC verifier and a policy on
+ * the principal, and the line printed is that row beside the unauthenticated gateway row.
  */
 import { spawn } from "node:child_process";
-import { Agent, createServer, request } from "node:http";
+import { generateKeyPairSync, sign } from "node:crypto";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createFleet } from "@mcpfleet/core";
-import { createGateway, mcpProbe } from "@mcpfleet/mcp";
+import { createFleet, silentLogger } from "@mcpfleet/core";
+import { createGateway, mcpProbe, setPrincipal } from "@mcpfleet/mcp";
+import { OidcVerifier } from "../examples/express-host/src/auth/oidc.js";
+import { agent, bearerTokens, freePort, median, openSession, phase, round } from "./lib/mcp-load.js";
 
 const CLIENTS = 16;
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
+const JWT_ROW = process.env.GATEWAY_OVERHEAD_ROW === "jwt-policy";
 
 const require = createRequire(join(process.cwd(), "packages/mcp/package.json"));
 const EVERYTHING = join(
@@ -24,99 +31,14 @@ const EVERYTHING = join(
 );
 const log = (...a: unknown[]) => console.error("[gateway-overhead]", ...a);
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
-
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-
-function post(url: URL, body: unknown, session?: string): Promise<{ status: number; session?: string; text: string }> {
-  const data = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: "POST",
-        agent,
-        headers: {
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-          "content-length": Buffer.byteLength(data),
-          "mcp-protocol-version": "2025-06-18",
-          ...(session ? { "mcp-session-id": session } : {}),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => {
-          text += c;
-        });
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, session: res.headers["mcp-session-id"] as string | undefined, text }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(data);
-  });
-}
-
-async function openSession(url: URL): Promise<string | undefined> {
-  const init = await post(url, {
-    jsonrpc: "2.0",
-    id: 0,
-    method: "initialize",
-    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } },
-  });
-  if (init.status !== 200) throw new Error(`initialize answered ${init.status}: ${init.text.slice(0, 200)}`);
-  await post(url, { jsonrpc: "2.0", method: "notifications/initialized" }, init.session);
-  return init.session;
-}
-
-async function phase(url: URL, sessions: (string | undefined)[], ms: number) {
-  const latencies: number[] = [];
-  const cpu0 = process.cpuUsage();
-  const end = performance.now() + ms;
-  let id = 1;
-  await Promise.all(
-    sessions.map(async (session) => {
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        const r = await post(
-          url,
-          { jsonrpc: "2.0", id: id++, method: "tools/call", params: { name: "echo", arguments: { message: "bench" } } },
-          session,
-        );
-        if (r.status !== 200 || !r.text.includes("Echo: bench"))
-          throw new Error(`bad answer ${r.status}: ${r.text.slice(0, 200)}`);
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const cpu = process.cpuUsage(cpu0);
-  if (process.env.BENCH_DEBUG)
-    log(url.pathname, "bench-process cpu us/call", ((cpu.user + cpu.system) / latencies.length).toFixed(0));
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
-  return { perSec: latencies.length / (ms / 1000), p50: q(0.5), p99: q(0.99) };
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const round = (n: number, d = 3) => Math.round(n * 10 ** d) / 10 ** d;
-
 /** Child role: a fleet with one url instance behind the gateway, in its own process like a real deployment. */
 async function gatewayChild(): Promise<void> {
-  const fleet = createFleet({ probes: [mcpProbe()], health: { defaultIntervalMs: 60_000 } });
+  const fleet = createFleet({
+    probes: [mcpProbe()],
+    health: { defaultIntervalMs: 60_000 },
+    // the upstream is a local server-everything
+    endpointPolicy: { allow: ["loopback"] },
+  });
   await fleet.start();
   await fleet.instances.create({ name: "everything", json_spec: { type: "url", endpoint: process.env.UPSTREAM_URL! } });
   await fleet.instances.waitFor("everything", "running", { timeoutMs: 20_000 });
@@ -124,7 +46,52 @@ async function gatewayChild(): Promise<void> {
   const server = createServer(gateway);
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  process.stdout.write(`READY http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp/everything\n`);
+  // the JWT-authenticated, policy-checked row: the host's OIDC verifier (jose, discovery + JWKS from a
+  // local issuer) and a policy on the principal, in front of the same gateway
+  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const issuerServer = createServer((req, res) => {
+    const issuer = `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
+    res.setHeader("content-type", "application/json");
+    if (req.url === "/.well-known/openid-configuration")
+      res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
+    else
+      res.end(
+        JSON.stringify({ keys: [{ ...publicKey.export({ format: "jwk" }), kid: "k1", alg: "RS256", use: "sig" }] }),
+      );
+  });
+  await new Promise<void>((r) => issuerServer.listen(0, "127.0.0.1", r));
+  const issuer = `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const signing = `${b64({ alg: "RS256", kid: "k1", typ: "JWT" })}.${b64({ iss: issuer, aud: "bench", sub: "bench", roles: ["operator"], iat: now, exp: now + 3600 })}`;
+  const token = `${signing}.${sign("sha256", Buffer.from(signing), privateKey).toString("base64url")}`;
+  const verifier = new OidcVerifier({
+    issuer,
+    audience: "bench",
+    rolesClaim: "roles",
+    groupsClaim: "groups",
+    scopeClaim: "scope",
+    algorithms: ["RS256"],
+    clockSkewS: 30,
+    logger: silentLogger(),
+  });
+  const policy = { instances: { names: ["every*"] }, tools: { allow: ["echo", "get-*"], deny: ["*delete*"] } };
+  const authed = createServer(async (req, res) => {
+    const auth = req.headers.authorization ?? "";
+    const r = await verifier.verify(auth.slice(7));
+    if (!r.ok) {
+      res.statusCode = 401;
+      res.end();
+      return;
+    }
+    setPrincipal(req, { ...r.principal, policy, policyName: "bench" });
+    gateway(req, res);
+  });
+  authed.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => authed.listen(0, "127.0.0.1", r));
+  process.stdout.write(
+    `READY http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp/everything AUTHED http://127.0.0.1:${(authed.address() as AddressInfo).port}/mcp/everything TOKEN ${token}\n`,
+  );
   // never outlive the benchmark
   setInterval(() => process.ppid === 1 && process.kill(process.pid, "SIGTERM"), 1000).unref();
   process.on("SIGTERM", () => {
@@ -151,35 +118,43 @@ async function main() {
     env: { ...process.env, BENCH_ROLE: "gateway", UPSTREAM_URL: direct.href },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const viaGateway = await new Promise<URL>((resolve, reject) => {
+  const [viaGateway, viaJwt] = await new Promise<[URL, URL]>((resolve, reject) => {
     let out = "";
     gw.stdout!.on("data", (c: Buffer) => {
       out += c.toString();
-      const m = out.match(/READY (\S+)/);
-      if (m) resolve(new URL(m[1]!));
+      const m = out.match(/READY (\S+) AUTHED (\S+) TOKEN (\S+)\n/);
+      if (m) {
+        bearerTokens.set(new URL(m[2]!).href, m[3]!);
+        resolve([new URL(m[1]!), new URL(m[2]!)]);
+      }
     });
     gw.once("exit", (code) => reject(new Error(`gateway process exited ${code}`)));
   });
   try {
     const directSessions = await Promise.all(Array.from({ length: CLIENTS }, () => openSession(direct)));
     const gatewaySessions = await Promise.all(Array.from({ length: CLIENTS }, () => openSession(viaGateway)));
+    const jwtSessions = JWT_ROW ? await Promise.all(Array.from({ length: CLIENTS }, () => openSession(viaJwt))) : [];
     log("warm-up");
     await phase(direct, directSessions, 800);
     await phase(viaGateway, gatewaySessions, 800);
+    if (JWT_ROW) await phase(viaJwt, jwtSessions, 800);
     const d: Awaited<ReturnType<typeof phase>>[] = [];
     const g: Awaited<ReturnType<typeof phase>>[] = [];
+    const j: Awaited<ReturnType<typeof phase>>[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       d.push(await phase(direct, directSessions, PHASE_MS));
       g.push(await phase(viaGateway, gatewaySessions, PHASE_MS));
+      if (JWT_ROW) j.push(await phase(viaJwt, jwtSessions, PHASE_MS));
       log(
         `round ${i + 1}: direct ${d.at(-1)!.perSec.toFixed(0)}/s p50 ${d.at(-1)!.p50.toFixed(2)} ms, gateway ${g.at(-1)!.perSec.toFixed(0)}/s p50 ${g.at(-1)!.p50.toFixed(2)} ms`,
       );
     }
     // one client alone: the hop's own latency, without queueing at the saturated server
-    const serial = { d: [] as number[], g: [] as number[] };
+    const serial = { d: [] as number[], g: [] as number[], j: [] as number[] };
     for (let i = 0; i < 10; i++) {
       serial.d.push((await phase(direct, directSessions.slice(0, 1), 300)).p50);
       serial.g.push((await phase(viaGateway, gatewaySessions.slice(0, 1), 300)).p50);
+      if (JWT_ROW) serial.j.push((await phase(viaJwt, jwtSessions.slice(0, 1), 300)).p50);
     }
     // short alternating phases, then medians of per-round figures: robust to load drifting on a shared machine
     const directRate = median(d.map((x) => x.perSec));
@@ -199,7 +174,28 @@ async function main() {
       serial_added_p50_ms: round(median(serial.g.map((x, i) => x - serial.d[i]!))),
       targets: { throughput_ratio: ">= 0.85", added_p50_ms: "<= 0.5" },
     };
-    console.log(JSON.stringify(result));
+    if (!JWT_ROW) console.log(JSON.stringify(result));
+    // the JWT-authenticated, policy-checked gateway row beside its baseline (the unauthenticated
+    // gateway row), measured in the same rounds
+    else
+      console.log(
+        JSON.stringify({
+          bench: "gateway-overhead-jwt-policy",
+          clients: CLIENTS,
+          rounds: ROUNDS,
+          direct_p50_ms: result.direct_p50_ms,
+          baseline_gateway_p50_ms: result.gateway_p50_ms,
+          jwt_policy_p50_ms: round(median(j.map((x) => x.p50))),
+          baseline_gateway_calls_per_s: result.gateway_calls_per_s,
+          jwt_policy_calls_per_s: round(median(j.map((x) => x.perSec)), 1),
+          throughput_ratio_vs_gateway: round(median(j.map((x, i) => x.perSec / g[i]!.perSec))),
+          added_p50_ms: round(median(j.map((x, i) => x.p50 - d[i]!.p50))),
+          added_over_gateway_p50_ms: round(median(j.map((x, i) => x.p50 - g[i]!.p50))),
+          serial_baseline_gateway_added_p50_ms: result.serial_added_p50_ms,
+          serial_added_over_gateway_p50_ms: round(median(serial.j.map((x, i) => x - serial.g[i]!))),
+          targets: { added_over_gateway_p50_ms: "<= 0.5" },
+        }),
+      );
   } finally {
     gw.kill("SIGTERM");
     agent.destroy();

@@ -7,7 +7,7 @@
  * document each call (full zod validation). Prints one JSON line; progress on stderr.
  */
 import { readFileSync } from "node:fs";
-import { parseInstanceSpec, validateEnvironment } from "../packages/core/src/index.js";
+import { parseInstanceSpec, validateEnvironment } from "@mcpfleet/core";
 
 const seeds = new URL("../packages/core/test/fixtures/seeds/", import.meta.url);
 const spec = JSON.parse(readFileSync(new URL("instance-spec-docker-full.json", seeds), "utf8")) as Record<

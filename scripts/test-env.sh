@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts what the integration suites need, installing it with apt when missing:
 # Redis (REDIS_URL, default 127.0.0.1:6379), NATS with JetStream (NATS_URL, default 127.0.0.1:4222),
-# and Podman's API service (scripts/podman-env.sh). Idempotent: a service that answers is left alone.
+# PostgreSQL (127.0.0.1:5432, user postgres with trust auth for local TCP), and Podman's API service (scripts/podman-env.sh). Idempotent: a service that answers is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +21,9 @@ wait_port() {
   for _ in $(seq 1 100); do port_open "$1" "$2" && return 0; sleep 0.1; done
   log "$3 did not open $1:$2"; return 1
 }
+
+# tmux: the CLI's secret prompt is tested interactively in a terminal (packages/cli/test/prompt.test.ts)
+command -v tmux >/dev/null || apt_install tmux
 
 # Redis
 if ! port_open 127.0.0.1 6379; then
@@ -49,7 +52,32 @@ fi
 command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || apt_install nats-server
 command -v redis-server >/dev/null || apt_install redis-server
 
+# bubblewrap: the process runtime's sandbox (packages/backend-process)
+command -v bwrap >/dev/null || apt_install bubblewrap
+
+# Chromium: the dashboard's end-to-end suite (examples/express-host/test/dashboard*.test.ts, playwright-core)
+[ -x /usr/bin/chromium ] || apt_install chromium
+
+# PostgreSQL (store-postgres suites: trust auth for postgres on 127.0.0.1)
+if ! port_open 127.0.0.1 5432; then
+  [ -d /etc/postgresql ] && [ -n "$(ls /etc/postgresql 2>/dev/null)" ] || apt_install postgresql
+  version=$(ls /etc/postgresql | sort -V | tail -1)
+  hba="/etc/postgresql/$version/main/pg_hba.conf"
+  if ! grep -q '^host all postgres 127.0.0.1/32 trust' "$hba"; then
+    sed -i '1i host all postgres 127.0.0.1/32 trust' "$hba"
+    sed -i '1i host all postgres ::1/128 trust' "$hba"
+  fi
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  wait_port 127.0.0.1 5432 postgresql
+  log "started postgresql $version on 127.0.0.1:5432"
+else
+  log "postgresql answers on 127.0.0.1:5432"
+fi
+
 # Podman API service and test images
 if [ -x scripts/podman-env.sh ] || [ -f scripts/podman-env.sh ]; then
   bash scripts/podman-env.sh
 fi
+
+# Node 24 + the official MCP conformance suite (packages/mcp/test/conformance.test.ts)
+bash scripts/conformance-env.sh
