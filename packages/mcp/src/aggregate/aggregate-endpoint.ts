@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Fleet, Logger } from "@mcpfleet/core";
 import { createMcpHandler, isLegacyRequest, type Server } from "@modelcontextprotocol/server";
+import type { ProxyAgents } from "../gateway/proxy.js";
 import { aggregatedCall } from "../policy/aggregate-policy.js";
 import { type PolicyDecision, recordDecision } from "../policy/decisions.js";
 import { authInfoOf, type McpPrincipal, principalOf, principalOfAuthInfo } from "../principal.js";
@@ -10,6 +11,8 @@ import { Aggregator, policyItem } from "./aggregator.js";
 import { HeldCalls } from "./held-calls.js";
 import type { Rounds } from "./input-rounds.js";
 import { LegacySessions, type LegacySessionsOptions, type ResourceSubscription } from "./legacy-sessions.js";
+import { CallRelay } from "./relay.js";
+import type { Message } from "./relay-wire.js";
 import { gatewayStateCodec, type RequestStateOptions } from "./request-state.js";
 import { sendWebResponse, toWebRequest } from "./web-bridge.js";
 
@@ -22,6 +25,12 @@ export interface AggregateEndpointOptions {
   requestState?: RequestStateOptions;
   /** The 2025-era sessions (idle timeout, limit). */
   sessions?: LegacySessionsOptions;
+  /**
+   * The gateway's keep-alive agents: with them, a 2025-era session's `tools/call` to a 2025-era
+   * streamable HTTP instance is relayed as JSON-RPC (see CallRelay); without, every call goes
+   * through the SDK's server and client.
+   */
+  agents?: ProxyAgents;
 }
 
 export interface AggregateEndpoint {
@@ -97,6 +106,21 @@ export function aggregateEndpoint(fleet: Fleet, logger: Logger, options: Aggrega
     logger,
     { ...options.sessions, bodyLimit: options.bodyLimit },
   );
+  const relay = options.agents ? new CallRelay(aggregator, options.agents, logger, record) : undefined;
+  /** A 2025-era session's POST that the relay serves (true: answered). */
+  const relayed = async (req: IncomingMessage, res: ServerResponse, parsed: unknown): Promise<boolean> => {
+    const sid = req.headers["mcp-session-id"];
+    if (!relay || req.method !== "POST" || typeof sid !== "string") return false;
+    const session = sessions.lookup(sid, principalOf(req)?.id ?? "");
+    if (!session) return false;
+    if (relay.consume(sid, parsed)) {
+      res.writeHead(202);
+      res.end();
+      return true;
+    }
+    if (!relayableRequest(req)) return false;
+    return serving.run(req, () => relay.call(res, parsed as Message, session, principalOf(req)));
+  };
   const toSessions = (fn: (server: Server) => Promise<void>) =>
     sessions.each((server) => void fn(server).catch(() => {}));
   const offChange = aggregator.pool.onChange((kind) => {
@@ -137,6 +161,7 @@ export function aggregateEndpoint(fleet: Fleet, logger: Logger, options: Aggrega
       return sessions.size;
     },
     async handle(req, res, body) {
+      if (body && (await relayed(req, res, body.parsed))) return;
       const authInfo = authInfoOf(principalOf(req));
       // the SDK gets the parsed body (classification, sessions, the modern handler): the request needs no copy of it
       const request = toWebRequest(req, res);
@@ -161,6 +186,21 @@ export function aggregateEndpoint(fleet: Fleet, logger: Logger, options: Aggrega
       await aggregator.close();
     },
   };
+}
+
+const LEGACY_VERSIONS = new Set(["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2024-10-07"]);
+
+/** Headers the SDK's session transport would accept without a word (anything else is left to it to answer). */
+function relayableRequest(req: IncomingMessage): boolean {
+  const accept = String(req.headers.accept ?? "");
+  const version = req.headers["mcp-protocol-version"];
+  const type = String(req.headers["content-type"] ?? "");
+  return (
+    accept.includes("application/json") &&
+    accept.includes("text/event-stream") &&
+    type.startsWith("application/json") &&
+    (version === undefined || (typeof version === "string" && LEGACY_VERSIONS.has(version)))
+  );
 }
 
 type Listen = { method?: unknown; params?: { notifications?: { resourceSubscriptions?: unknown } } };

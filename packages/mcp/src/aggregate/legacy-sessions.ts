@@ -62,6 +62,14 @@ export class LegacySessions {
     return this.sessions.size;
   }
 
+  /** The open session `id` if it belongs to `owner` (and is thereby used now); undefined otherwise. */
+  lookup(id: string, owner: string): { id: string; server: Server } | undefined {
+    const s = this.sessions.get(id);
+    if (!s || s.owner !== owner) return undefined;
+    s.lastUsed = Date.now();
+    return s;
+  }
+
   async handle(request: Request, parsedBody: unknown, authInfo: AuthInfo | undefined): Promise<Response> {
     const owner = principalOfAuthInfo(authInfo)?.id ?? "";
     const id = request.headers.get("mcp-session-id");

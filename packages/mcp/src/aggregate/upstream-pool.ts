@@ -2,6 +2,7 @@ import type { Fleet, Instance, InstanceConnection, Logger } from "@mcpfleet/core
 import { guardedFetch } from "@mcpfleet/core/adapter";
 import { Client, SSEClientTransport, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { bridgeLogging, bridgeServerRequests, callerContext } from "./caller.js";
+import type { RelayTarget } from "./relay-wire.js";
 import { collapseSingleAnswers } from "./single-answer.js";
 
 /** The lists the aggregated endpoint merges, by the upstream method that fetches them. */
@@ -21,6 +22,8 @@ export interface Upstream {
   instance: Instance;
   client: Client;
   lists: Partial<Record<ListKind, Array<Record<string, unknown>>>>;
+  /** A streamable HTTP instance: where `tools/call` can be relayed without the SDK pair (see CallRelay). */
+  relay?: RelayTarget;
 }
 
 interface Entry {
@@ -167,6 +170,9 @@ export class UpstreamPool {
       for (const l of this.logListeners) l(params);
     });
     const upstream: Upstream = { instanceId: id, name, instance: inst, client, lists: {} };
+    if (transport instanceof StreamableHTTPClientTransport) {
+      upstream.relay = { endpoint: new URL(conn.endpoint), headers: conn.headers, external: conn.external, transport };
+    }
     const changed = (kind: ListKind, also?: ListKind) => () => {
       delete upstream.lists[kind];
       if (also) delete upstream.lists[also];

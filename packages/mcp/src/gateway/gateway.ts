@@ -37,6 +37,12 @@ const optionsSchema = z.object({
     .optional(),
   /** Serve the aggregated endpoint at `<basePath>` (default true). */
   aggregate: z.boolean().optional(),
+  /**
+   * Relay a 2025-era session's `tools/call` on the aggregated endpoint to a streamable HTTP instance
+   * as JSON-RPC, without the SDK's server and client in between (default true; same answers,
+   * progress, log messages, elicitation, sampling, roots and cancellation, a fraction of the cost).
+   */
+  aggregateRelay: z.boolean().optional(),
   /** How long a resolved connection is reused (default 2000 ms; fleet events clear it). */
   connectionTtlMs: z.number().int().nonnegative().optional(),
   /** Upstream keep-alive sockets per origin (default 256). */
@@ -91,6 +97,7 @@ export function createGateway(fleet: Fleet, options: GatewayOptions = {}): Gatew
       : aggregateEndpoint(fleet, logger, {
           timeoutMs: opts.upstreamTimeoutMs ?? 10_000,
           bodyLimit,
+          ...(opts.aggregateRelay !== false ? { agents } : {}),
           ...(opts.separator ? { separator: opts.separator } : {}),
           ...(opts.listTtlMs !== undefined ? { listTtlMs: opts.listTtlMs } : {}),
           ...(opts.requestStateKey ? { requestState: { key: opts.requestStateKey } } : {}),
