@@ -157,4 +157,61 @@ describeWith([redis], "the original system's Redis pub/sub drives a real host pr
     }, "mapping dropped");
     expect(host.output()).toContain("legacy source subscribed");
   }, 120_000);
+
+  it("a host whose legacy Redis is down starts without it and subscribes once Redis answers", async () => {
+    const { createServer } = await import("node:net");
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const url = `redis://127.0.0.1:${port}`;
+    const ns = `legacy-down-${randomUUID().slice(0, 8)}`;
+    const host = await spawnHost({
+      FLEET_STORE: "file",
+      FLEET_RUNTIME: "memory",
+      FLEET_SECRETS: "memory",
+      FLEET_BUS: "memory",
+      PORT: "0",
+      DATA_DIR: mkdtempSync(join(tmpdir(), "mcpfleet-legacy-down-")),
+      API_KEYS,
+      LEGACY_REDIS_URL: url,
+      LEGACY_CHANNELS: `created=${ns}:Created,deleted=${ns}:Deleted,status=${ns}:StatusChanged`,
+    });
+    cleanup.push(() => stopHosts([host]));
+    // it listens and serves although nothing answers on the legacy Redis port
+    expect((await host.call("GET", "/v1/mcp-servers", KEYS.viewer)).status).toBe(200);
+    expect(host.output()).toContain("Redis is unreachable");
+    expect(host.output()).not.toContain("legacy source subscribed");
+    const redisProc = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      {
+        stdio: "ignore",
+      },
+    );
+    cleanup.push(() => void redisProc.kill("SIGKILL"));
+    await until(
+      async () => host.output().includes("legacy source subscribed after Redis came back"),
+      "subscribed",
+      30_000,
+    );
+    const server = await host.call("POST", "/v1/mcp-servers", KEYS.admin, seed("server-filesystem.json"));
+    const name = `legacy-late-${ns.slice(-8)}`;
+    const published = (
+      await run("redis-cli", [
+        "-u",
+        url,
+        "PUBLISH",
+        `${ns}:Created`,
+        createdMessage(randomUUID(), name, server.body.id),
+      ])
+    ).stdout.trim();
+    expect(published).toBe("1");
+    await until(
+      async () => (await host.call("GET", `/v1/mcp-server-instances/${name}`, KEYS.viewer)).body?.status === "running",
+      "instance from the late subscription running",
+    );
+  }, 120_000);
 });

@@ -19,7 +19,7 @@ import {
 import { loadExport, tryLoadExport } from "./adapters.js";
 import { ConfigError, type HostConfig } from "./config.js";
 import { detectRuntime } from "./detect.js";
-import { buildLegacySource } from "./legacy.js";
+import { buildLegacySource, startLegacy } from "./legacy.js";
 import { optionalProcessRuntime, processOptions } from "./process-runtime.js";
 import { buildSecrets, buildStore, redact } from "./stores.js";
 
@@ -126,6 +126,7 @@ export async function assembleFleet(
     });
     if (role !== "worker") await loadTemplates(fleet, config.TEMPLATES_DIR ?? DEFAULT_TEMPLATES_DIR, logger);
     const legacy = await buildLegacySource(config, fleet, store, logger, choices);
+    const legacyStop = new AbortController();
     return {
       fleet,
       choices,
@@ -133,9 +134,10 @@ export async function assembleFleet(
       store,
       async start() {
         await fleet.start();
-        await legacy?.start();
+        if (legacy) await startLegacy(legacy, logger, legacyStop.signal);
       },
       async close() {
+        legacyStop.abort();
         await legacy?.close().catch((err) => logger.warn({ err }, "legacy source close failed"));
         await fleet.close();
         for (const c of closers.reverse()) await c().catch((err) => logger.warn({ err }, "adapter close failed"));

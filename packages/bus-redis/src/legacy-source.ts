@@ -56,8 +56,12 @@ export interface LegacySourceStats {
 }
 
 export interface LegacyRedisSource {
-  /** Subscribes to the channels; resolves once Redis confirmed the subscription. */
-  start(): Promise<void>;
+  /**
+   * Subscribes to the channels; resolves once Redis confirmed the subscription. While Redis is
+   * unreachable it keeps trying; `signal` gives up (`BUS_UNAVAILABLE`, nothing left subscribed or
+   * connecting, and `start` may be called again).
+   */
+  start(options?: { signal?: AbortSignal }): Promise<void>;
   readonly stats: Readonly<LegacySourceStats>;
   /** Waits until every message received so far has been turned into commands. */
   idle(): Promise<void>;
@@ -258,20 +262,34 @@ export function legacyRedisSource(options: LegacyRedisSourceOptions): LegacyRedi
 
   const source: LegacyRedisSource = {
     stats,
-    async start() {
+    async start(opts = {}) {
       if (closed) throw new FleetError("CLOSED", "[mcpfleet/bus-redis] legacy source is closed");
       if (sub) return;
-      sub = pub.duplicate({ lazyConnect: false, maxRetriesPerRequest: null });
-      sub.on("error", (err: unknown) => logger.debug({ err: errorMessage(err) }, "subscriber error"));
-      sub.on("message", (channel: string, message: string) => {
+      const unavailable = (why: string, cause?: unknown) =>
+        new FleetError("BUS_UNAVAILABLE", `[mcpfleet/bus-redis] legacy subscribe failed: ${why}`, { cause });
+      if (opts.signal?.aborted) throw unavailable("aborted before subscribing", opts.signal.reason);
+      const s = pub.duplicate({ lazyConnect: false, maxRetriesPerRequest: null });
+      sub = s;
+      s.on("error", (err: unknown) => logger.debug({ err: errorMessage(err) }, "subscriber error"));
+      s.on("message", (channel: string, message: string) => {
         chain = chain.then(() => onMessage(channel, message));
       });
+      let onAbort: (() => void) | undefined;
       try {
-        await sub.subscribe(channels.created, channels.deleted);
+        await Promise.race([
+          s.subscribe(channels.created, channels.deleted),
+          new Promise<never>((_, reject) => {
+            onAbort = () => reject(unavailable("aborted while Redis was unreachable", opts.signal?.reason));
+            opts.signal?.addEventListener("abort", onAbort, { once: true });
+          }),
+        ]);
       } catch (err) {
-        throw new FleetError("BUS_UNAVAILABLE", `[mcpfleet/bus-redis] legacy subscribe failed: ${errorMessage(err)}`, {
-          cause: err,
-        });
+        // nothing stays subscribed or reconnecting: a later start begins afresh
+        if (sub === s) sub = undefined;
+        s.disconnect();
+        throw FleetError.isInstance(err) ? err : unavailable(errorMessage(err), err);
+      } finally {
+        if (onAbort) opts.signal?.removeEventListener("abort", onAbort);
       }
       if (options.publishStatus) unsubscribeFleet = fleet.subscribe(onFleetEvent);
       logger.info({ channels: [channels.created, channels.deleted] }, "legacy source subscribed");

@@ -7,6 +7,7 @@ import { afterEach, expect, it } from "vitest";
 import { decodeLegacyEvent, type LegacyRedisSource, legacyRedisSource } from "../src/index.js";
 import { fakeFleet } from "./fake-fleet.js";
 import { REDIS_URL, redisService, until } from "./helpers.js";
+import { freePort } from "./own-redis.js";
 
 const redis = await redisService();
 const fixture = (name: string) =>
@@ -37,6 +38,25 @@ describeWith([redis], "legacyRedisSource on real Redis pub/sub", () => {
     open.push(source, pub);
     return { ...fake, source, pub, channels, logger };
   }
+
+  it("start keeps trying while Redis is unreachable; its signal gives up with BUS_UNAVAILABLE, nothing left connecting", async () => {
+    const fake = fakeFleet();
+    const source = legacyRedisSource({ url: `redis://127.0.0.1:${await freePort()}`, fleet: fake.fleet });
+    open.push(source);
+    const abort = new AbortController();
+    const started = source.start({ signal: abort.signal });
+    let settled = false;
+    started.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false); // still trying: no answer from Redis yet
+    abort.abort();
+    await expect(started).rejects.toMatchObject({ code: "BUS_UNAVAILABLE" });
+    // an aborted signal refuses at once; close ends cleanly
+    await expect(source.start({ signal: abort.signal })).rejects.toMatchObject({ code: "BUS_UNAVAILABLE" });
+  });
 
   it("turns the created and deleted fixtures into fleet commands, idempotently", async () => {
     const { source, pub, channels, instances, calls } = setup();
