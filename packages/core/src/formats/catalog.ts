@@ -28,6 +28,8 @@ export interface CatalogEntry {
   template: SpecTemplate;
   /** Other runnable forms (registry entries offering several packages or remotes). */
   alternatives: SpecTemplate[];
+  /** Where it was loaded from (a host's catalog path): {@link Catalog.prune} removes what that source no longer holds. */
+  loadedFrom?: string;
 }
 
 /**
@@ -63,8 +65,16 @@ export interface CatalogSearch extends CallOptions {
 }
 
 export interface Catalog {
-  /** Adds a registry `server.json` or an original-manager template (either format); returns the entry. */
-  load(document: unknown, options?: CallOptions): Promise<CatalogEntry>;
+  /**
+   * Adds a registry `server.json` or an original-manager template (either format); returns the entry.
+   * `loadedFrom` names its source (a directory, a file) for {@link Catalog.prune}.
+   */
+  load(document: unknown, options?: CallOptions & { loadedFrom?: string }): Promise<CatalogEntry>;
+  /**
+   * Removes the entries loaded from `loadedFrom` whose names are not in `keep` (the source no longer
+   * holds them); entries of other sources, or loaded without one, stay. Returns the removed names.
+   */
+  prune(loadedFrom: string, keep: Iterable<string>, options?: CallOptions): Promise<string[]>;
   list(search?: CatalogSearch): Promise<CatalogEntry[]>;
   /** By key, or by default instance name when exactly one entry has it. NOT_FOUND otherwise. */
   get(name: string, options?: CallOptions): Promise<CatalogEntry>;
@@ -104,8 +114,19 @@ export function createCatalog(options: CatalogOptions = {}): Catalog {
     async load(document, o) {
       if (!isRecord(document)) throw specInvalid([{ path: "", message: "must be an object" }], "catalog entry");
       const entry = isRegistryDocument(document) ? registryEntry(document, options.registry) : templateEntry(document);
-      await repo.put(entry, o);
+      if (o?.loadedFrom !== undefined) entry.loadedFrom = o.loadedFrom;
+      const { loadedFrom: _source, ...call } = o ?? {};
+      await repo.put(entry, call);
       return entry;
+    },
+    async prune(loadedFrom, keep, o) {
+      const kept = new Set(keep);
+      const removed: string[] = [];
+      for (const e of await repo.list(o)) {
+        if (e.loadedFrom !== loadedFrom || kept.has(e.name)) continue;
+        if (await repo.delete(e.name, o)) removed.push(e.name);
+      }
+      return removed.sort();
     },
     async list(search = {}) {
       const words = (search.q ?? "").toLowerCase().split(/\s+/).filter(Boolean);

@@ -46,4 +46,19 @@ describe("catalog entries in a fleet store's records", () => {
     expect(await repository.delete("my-mcp")).toBe(true);
     await expect(catalog.get("my-mcp")).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
+
+  it("prune removes only what its source no longer holds; other sources and sourceless entries stay", async () => {
+    const store = memoryStore();
+    const catalog = createCatalog({ repository: storeCatalogRepository(store.records!) });
+    const weather = read("registry", "pypi-weather.server.json");
+    const template = read("seeds", "template-my-mcp.json");
+    await catalog.load(weather, { loadedFrom: "path:/a" });
+    await catalog.load(template, { loadedFrom: "path:/a" });
+    await catalog.load({ ...template, name: "other-mcp" }, { loadedFrom: "path:/b" });
+    await catalog.load({ ...template, name: "by-hand" });
+    expect((await catalog.get("my-mcp")).loadedFrom).toBe("path:/a");
+    expect(await catalog.prune("path:/a", ["io.github.example/weather"])).toEqual(["my-mcp"]);
+    expect((await catalog.list()).map((e) => e.name)).toEqual(["by-hand", "io.github.example/weather", "other-mcp"]);
+    expect(await catalog.prune("path:/a", ["io.github.example/weather"])).toEqual([]);
+  });
 });
