@@ -3,6 +3,8 @@
  * 1. `tools/call echo` through `/mcp` (as `everything__echo`), through `/mcp/everything`, and directly
  *    against the same server-everything, 16 concurrent 2025-era sessions; short alternating phases,
  *    medians of per-round figures (ratios and added latencies per round, then the median).
+ *    Beside them, the same call on `/mcp` as 2026-07-28 requests (no sessions), reported as its own
+ *    figures and its ratio to the 2025-era sessions on `/mcp`.
  * 2. `tools/list` on `/mcp` over 5 and over 50 instances (all on one server-everything), one client,
  *    against `tools/list` directly: p50s and how the list grows from 5 to 50.
  * The gateway (with its fleet) runs in its own process, as deployed.
@@ -15,7 +17,17 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createFleet } from "@mcpfleet/core";
 import { createGateway, mcpProbe } from "@mcpfleet/mcp";
-import { agent, echoCall, freePort, median, openSession, phase, round, log as say } from "./lib/mcp-load.js";
+import {
+  agent,
+  echoCall,
+  freePort,
+  median,
+  modernCall,
+  openSession,
+  phase,
+  round,
+  log as say,
+} from "./lib/mcp-load.js";
 
 const CLIENTS = 16;
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 1000);
@@ -80,19 +92,24 @@ async function callBench(direct: URL) {
     const open = (u: URL) => Promise.all(Array.from({ length: CLIENTS }, () => openSession(u)));
     const s = { d: await open(direct), i: await open(instance), a: await open(aggregate) };
     const viaAggregate = echoCall("everything__echo");
+    const modern = modernCall(viaAggregate);
+    const stateless = Array.from({ length: CLIENTS }, () => undefined);
     log("warm-up");
     await phase(direct, s.d, 800);
     await phase(instance, s.i, 800);
     await phase(aggregate, s.a, 800, viaAggregate);
+    await phase(aggregate, stateless, 800, modern);
     const d: Awaited<ReturnType<typeof phase>>[] = [];
     const i: typeof d = [];
     const a: typeof d = [];
+    const m: typeof d = [];
     for (let r = 0; r < ROUNDS; r++) {
       d.push(await phase(direct, s.d, PHASE_MS));
       i.push(await phase(instance, s.i, PHASE_MS));
       a.push(await phase(aggregate, s.a, PHASE_MS, viaAggregate));
+      m.push(await phase(aggregate, stateless, PHASE_MS, modern));
       log(
-        `round ${r + 1}: direct ${d.at(-1)!.perSec.toFixed(0)}/s, /mcp/<instance> ${i.at(-1)!.perSec.toFixed(0)}/s, /mcp ${a.at(-1)!.perSec.toFixed(0)}/s`,
+        `round ${r + 1}: direct ${d.at(-1)!.perSec.toFixed(0)}/s, /mcp/<instance> ${i.at(-1)!.perSec.toFixed(0)}/s, /mcp ${a.at(-1)!.perSec.toFixed(0)}/s, /mcp 2026 ${m.at(-1)!.perSec.toFixed(0)}/s`,
       );
     }
     return {
@@ -109,6 +126,9 @@ async function callBench(direct: URL) {
       aggregate_p50_ms: round(median(a.map((x) => x.p50))),
       added_p50_vs_instance_ms: round(median(a.map((x, k) => x.p50 - i[k]!.p50))),
       added_p50_vs_direct_ms: round(median(a.map((x, k) => x.p50 - d[k]!.p50))),
+      aggregate_2026_calls_per_s: round(median(m.map((x) => x.perSec)), 1),
+      aggregate_2026_p50_ms: round(median(m.map((x) => x.p50))),
+      ratio_2026_vs_2025_sessions: round(median(m.map((x, k) => x.perSec / a[k]!.perSec))),
       targets: { ratio_vs_instance: ">= 0.85", added_p50_vs_instance_ms: "<= 1" },
     };
   } finally {

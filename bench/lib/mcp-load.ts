@@ -20,6 +20,7 @@ export function post(
   url: URL,
   body: unknown,
   session?: string,
+  extraHeaders: Record<string, string> = {},
 ): Promise<{ status: number; session?: string; text: string }> {
   const data = JSON.stringify(body);
   return new Promise((resolve, reject) => {
@@ -35,6 +36,7 @@ export function post(
           "mcp-protocol-version": "2025-06-18",
           ...(session ? { "mcp-session-id": session } : {}),
           ...(bearerTokens.has(url.href) ? { authorization: `Bearer ${bearerTokens.get(url.href)}` } : {}),
+          ...extraHeaders,
         },
       },
       (res) => {
@@ -74,11 +76,32 @@ export const echoCall = (name = "echo") => ({
 });
 const ECHO = echoCall();
 
+/**
+ * The same call as a 2026-07-28 request (no session: the `_meta` envelope and the version, method
+ * and name headers the revision requires).
+ */
+export const modernCall = (call: { method: string; params: Record<string, unknown>; expect: string }) => ({
+  ...call,
+  params: {
+    ...call.params,
+    _meta: {
+      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+      "io.modelcontextprotocol/clientCapabilities": {},
+      "io.modelcontextprotocol/clientInfo": { name: "bench", version: "1" },
+    },
+  },
+  headers: {
+    "mcp-protocol-version": "2026-07-28",
+    "mcp-method": call.method,
+    ...(typeof call.params.name === "string" ? { "mcp-name": call.params.name } : {}),
+  },
+});
+
 export async function phase(
   url: URL,
   sessions: (string | undefined)[],
   ms: number,
-  call: { method: string; params: Record<string, unknown>; expect: string } = ECHO,
+  call: { method: string; params: Record<string, unknown>; expect: string; headers?: Record<string, string> } = ECHO,
 ) {
   const latencies: number[] = [];
   const cpu0 = process.cpuUsage();
@@ -88,7 +111,12 @@ export async function phase(
     sessions.map(async (session) => {
       while (performance.now() < end) {
         const t0 = performance.now();
-        const r = await post(url, { jsonrpc: "2.0", id: id++, method: call.method, params: call.params }, session);
+        const r = await post(
+          url,
+          { jsonrpc: "2.0", id: id++, method: call.method, params: call.params },
+          session,
+          call.headers,
+        );
         if (r.status !== 200 || !r.text.includes(call.expect))
           throw new Error(`bad answer ${r.status}: ${r.text.slice(0, 200)}`);
         latencies.push(performance.now() - t0);
