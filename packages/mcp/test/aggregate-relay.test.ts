@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createFleet, type Fleet } from "@mcpfleet/core";
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from "@modelcontextprotocol/client";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -177,5 +178,132 @@ describe("aggregated endpoint: the tools/call relay", () => {
     );
     await expect(call).rejects.toThrow(/instance "ev" failed/);
     await c.close();
+  });
+
+  describe("2026-07-28 requests (no session)", () => {
+    const modern = async (url: URL, capabilities: Record<string, unknown> = {}) => {
+      const c = new ModernClient(
+        { name: "relay-test", version: "1" },
+        { capabilities, versionNegotiation: { mode: "auto" } },
+      );
+      await c.connect(new ModernTransport(url));
+      return c;
+    };
+    /** The raw answer of one 2026-07-28 tools/call POST (what a client receives before its SDK decodes it). */
+    const raw = async (url: URL, name: string, args: Record<string, unknown>, headerName = name) => {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2026-07-28",
+          "mcp-method": "tools/call",
+          "mcp-name": headerName,
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 7,
+          method: "tools/call",
+          params: {
+            name,
+            arguments: args,
+            _meta: {
+              "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+              "io.modelcontextprotocol/clientCapabilities": {},
+            },
+          },
+        }),
+      });
+      const text = await res.text();
+      const data = text.startsWith("{") ? text : (/^data: (.*)$/m.exec(text)?.[1] ?? text);
+      return { status: res.status, body: JSON.parse(data) };
+    };
+
+    it("relays the call; the wire answer is what the SDK path encodes (resultType, serverInfo)", async () => {
+      for (const [name, args] of [
+        ["ev__echo", { message: "modern relay" }],
+        ["ev__get-structured-content", { location: "New York" }],
+      ] as const) {
+        const before = relayed().length;
+        const viaRelay = await raw(hosts[0]!.url, name, args);
+        expect(relayed().length).toBe(before + 1);
+        const viaSdk = await raw(hosts[1]!.url, name, args);
+        expect(relayed().length).toBe(before + 1);
+        expect(viaRelay).toEqual(viaSdk);
+        expect(viaRelay.body.result.resultType).toBe("complete");
+      }
+      // an Mcp-Name that is not the tool's: refused as the SDK path refuses it, nothing relayed
+      const before = relayed().length;
+      const mismatch = await raw(hosts[0]!.url, "ev__echo", { message: "x" }, "ev__get-sum");
+      expect(mismatch).toEqual(await raw(hosts[1]!.url, "ev__echo", { message: "x" }, "ev__get-sum"));
+      expect(mismatch.status).toBe(400);
+      expect(mismatch.body.error.code).toBe(-32020);
+      expect(relayed().length).toBe(before);
+      const c = await modern(hosts[0]!.url);
+      expect(text(await c.callTool({ name: "ev__echo", arguments: { message: "sdk client" } }))).toBe(
+        "Echo: sdk client",
+      );
+      await c.close();
+    });
+
+    it("progress reaches a 2026-07-28 caller; an elicitation becomes an input_required round of a held call", async () => {
+      const c = await modern(hosts[0]!.url, { elicitation: { form: {} } });
+      const progress: number[] = [];
+      await c.callTool(
+        { name: "ev__trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } },
+        {
+          onprogress: (p) => progress.push(p.progress),
+        },
+      );
+      expect(progress).toEqual([1, 2, 3]);
+      let asked = 0;
+      c.setRequestHandler("elicitation/create", async () => {
+        asked++;
+        return { action: "accept", content: { name: "Grace Hopper", check: true } };
+      });
+      const before = relayed().length;
+      const r = await c.callTool({ name: "ev__trigger-elicitation-request", arguments: {} });
+      expect(relayed().length).toBe(before + 1);
+      expect(asked).toBe(1);
+      expect(text(r)).toContain("Grace Hopper");
+      await c.close();
+    });
+
+    it("a 2026-07-28 caller going away cancels the call at the instance", async () => {
+      const abort = new AbortController();
+      const call = fetch(hosts[0]!.url, {
+        method: "POST",
+        signal: abort.signal,
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2026-07-28",
+          "mcp-method": "tools/call",
+          "mcp-name": "ev__trigger-long-running-operation",
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 9,
+          method: "tools/call",
+          params: {
+            name: "ev__trigger-long-running-operation",
+            arguments: { duration: 20, steps: 20 },
+            _meta: {
+              "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+              "io.modelcontextprotocol/clientCapabilities": {},
+            },
+          },
+        }),
+      }).catch((e: Error) => e);
+      const before = relayed().length;
+      await until(() => relayed().length > before, "the relayed call");
+      const id = /"id":"(mcpfleet-\d+)"/.exec(relayed().at(-1)!)![1];
+      abort.abort();
+      await call;
+      await until(
+        () => proxy.bodies.some((b) => b.includes('"notifications/cancelled"') && b.includes(`"requestId":"${id}"`)),
+        "the cancellation at the instance",
+      );
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Fleet, Logger } from "@mcpfleet/core";
-import { createMcpHandler, isLegacyRequest, type Server } from "@modelcontextprotocol/server";
+import { classifyInboundRequest, createMcpHandler, isLegacyRequest, type Server } from "@modelcontextprotocol/server";
 import type { ProxyAgents } from "../gateway/proxy.js";
 import { aggregatedCall } from "../policy/aggregate-policy.js";
 import { type PolicyDecision, recordDecision } from "../policy/decisions.js";
@@ -106,20 +106,27 @@ export function aggregateEndpoint(fleet: Fleet, logger: Logger, options: Aggrega
     logger,
     { ...options.sessions, bodyLimit: options.bodyLimit },
   );
-  const relay = options.agents ? new CallRelay(aggregator, options.agents, logger, record) : undefined;
-  /** A 2025-era session's POST that the relay serves (true: answered). */
+  const relay = options.agents ? new CallRelay(aggregator, options.agents, logger, record, rounds, info) : undefined;
+  /** A POST the relay serves (true: answered): a 2025-era session's, or a 2026-07-28 request's. */
   const relayed = async (req: IncomingMessage, res: ServerResponse, parsed: unknown): Promise<boolean> => {
+    if (!relay || req.method !== "POST") return false;
     const sid = req.headers["mcp-session-id"];
-    if (!relay || req.method !== "POST" || typeof sid !== "string") return false;
-    const session = sessions.lookup(sid, principalOf(req)?.id ?? "");
+    const principal = principalOf(req);
+    if (typeof sid !== "string") {
+      const capabilities = modernRelayable(req, parsed);
+      if (!capabilities) return false;
+      const caller = { era: "modern" as const, authInfo: authInfoOf(principal), capabilities };
+      return serving.run(req, () => relay.call(res, parsed as Message, caller, principal));
+    }
+    const session = sessions.lookup(sid, principal?.id ?? "");
     if (!session) return false;
     if (relay.consume(sid, parsed)) {
       res.writeHead(202);
       res.end();
       return true;
     }
-    if (!relayableRequest(req)) return false;
-    return serving.run(req, () => relay.call(res, parsed as Message, session, principalOf(req)));
+    if (!relayableRequest(req, LEGACY_VERSIONS)) return false;
+    return serving.run(req, () => relay.call(res, parsed as Message, { era: "legacy", session }, principal));
   };
   const toSessions = (fn: (server: Server) => Promise<void>) =>
     sessions.each((server) => void fn(server).catch(() => {}));
@@ -190,8 +197,8 @@ export function aggregateEndpoint(fleet: Fleet, logger: Logger, options: Aggrega
 
 const LEGACY_VERSIONS = new Set(["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2024-10-07"]);
 
-/** Headers the SDK's session transport would accept without a word (anything else is left to it to answer). */
-function relayableRequest(req: IncomingMessage): boolean {
+/** Headers the SDK's transport would accept without a word (anything else is left to it to answer). */
+function relayableRequest(req: IncomingMessage, versions: Set<string>): boolean {
   const accept = String(req.headers.accept ?? "");
   const version = req.headers["mcp-protocol-version"];
   const type = String(req.headers["content-type"] ?? "");
@@ -199,8 +206,35 @@ function relayableRequest(req: IncomingMessage): boolean {
     accept.includes("application/json") &&
     accept.includes("text/event-stream") &&
     type.startsWith("application/json") &&
-    (version === undefined || (typeof version === "string" && LEGACY_VERSIONS.has(version)))
+    (version === undefined || (typeof version === "string" && versions.has(version)))
   );
+}
+
+const MODERN_VERSIONS = new Set(["2026-07-28"]);
+
+/**
+ * The client capabilities of a 2026-07-28 `tools/call` the relay may serve: one the SDK's own
+ * classifier calls modern (envelope and headers agree), with the revision's headers; undefined
+ * for anything else (the SDK path answers it).
+ */
+function modernRelayable(req: IncomingMessage, parsed: unknown): Record<string, unknown> | undefined {
+  const m = parsed as { method?: unknown; params?: { _meta?: Record<string, unknown> } } | null;
+  if (!m || typeof m !== "object" || Array.isArray(m) || m.method !== "tools/call") return undefined;
+  if (req.headers["mcp-protocol-version"] !== "2026-07-28" || !relayableRequest(req, MODERN_VERSIONS)) return undefined;
+  const header = (n: string) => (typeof req.headers[n] === "string" ? (req.headers[n] as string) : undefined);
+  const outcome = classifyInboundRequest({
+    httpMethod: "POST",
+    body: parsed,
+    protocolVersionHeader: "2026-07-28",
+    ...(header("mcp-method") !== undefined ? { mcpMethodHeader: header("mcp-method")! } : {}),
+    ...(header("mcp-name") !== undefined ? { mcpNameHeader: header("mcp-name")! } : {}),
+  });
+  if (outcome.kind !== "modern") return undefined;
+  // Mcp-Name must name the tool (the SDK path refuses a missing or different one with -32020)
+  const params = m.params as { name?: unknown } | undefined;
+  if (typeof params?.name !== "string" || header("mcp-name") !== params.name) return undefined;
+  const caps = m.params?._meta?.["io.modelcontextprotocol/clientCapabilities"];
+  return caps && typeof caps === "object" && !Array.isArray(caps) ? (caps as Record<string, unknown>) : undefined;
 }
 
 type Listen = { method?: unknown; params?: { notifications?: { resourceSubscriptions?: unknown } } };

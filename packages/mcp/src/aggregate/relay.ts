@@ -1,12 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "@mcpfleet/core";
-import { ProtocolErrorCode, type Server } from "@modelcontextprotocol/server";
+import { type AuthInfo, ProtocolErrorCode, type Server } from "@modelcontextprotocol/server";
 import type { ProxyAgents } from "../gateway/proxy.js";
 import { aggregatedCall } from "../policy/aggregate-policy.js";
 import type { PolicyDecision } from "../policy/decisions.js";
 import type { McpPrincipal } from "../principal.js";
 import { type Aggregator, policyItem } from "./aggregator.js";
 import { callerContext } from "./caller.js";
+import type { Rounds } from "./input-rounds.js";
+import { firstRound, HeldRelay, modernAnswer } from "./relay-rounds.js";
 import { DownstreamAnswer, type Message, postUpstream, type RelayTarget, readMessages } from "./relay-wire.js";
 import type { Upstream } from "./upstream-pool.js";
 
@@ -15,6 +17,15 @@ export interface RelaySession {
   id: string;
   server: Server;
 }
+
+/**
+ * Who a relayed call is for: a 2025-era session (the instance's requests go to it over the call's
+ * stream), or a 2026-07-28 request (its `_meta` client capabilities; the instance's requests make
+ * it a held call with input rounds).
+ */
+export type RelayCaller =
+  | { era: "legacy"; session: RelaySession }
+  | { era: "modern"; authInfo: AuthInfo | undefined; capabilities: Record<string, unknown> };
 
 interface InFlight {
   cancel(reason: string): void;
@@ -61,19 +72,22 @@ export class CallRelay {
     private readonly agents: ProxyAgents,
     private readonly logger: Logger,
     private readonly record: (d: PolicyDecision) => void,
+    private readonly rounds: Rounds,
+    /** How the gateway names itself on 2026-07-28 results. */
+    private readonly serverInfo: { name: string; version: string },
   ) {}
 
   /**
-   * Serves `msg` (a `tools/call` on `session`) when it can; false (nothing sent, nothing recorded)
+   * Serves `msg` (a `tools/call` for `caller`) when it can; false (nothing sent, nothing recorded)
    * when the SDK path must serve it.
    */
   async call(
     res: ServerResponse,
     msg: Message,
-    session: RelaySession,
+    caller: RelayCaller,
     principal: McpPrincipal | undefined,
   ): Promise<boolean> {
-    const params = callParams(msg);
+    const params = callParams(msg, caller.era);
     if (!params) return false;
     const route = await this.agg.routeName("tools", params.name);
     const target = route?.u.relay;
@@ -103,20 +117,23 @@ export class CallRelay {
       },
     });
     const down = new DownstreamAnswer(res);
-    const key = `${session.id}\n${String(msg.id)}`;
+    const key = caller.era === "legacy" ? `${caller.session.id}\n${String(msg.id)}` : undefined;
+    /** Set once a 2026-07-28 caller's call is held (the instance asked for input). */
+    let held: HeldRelay | undefined;
     const post = postUpstream(target, this.agents, body, CALL_TIMEOUT_MS);
     let finished = false;
     const asks = new Set<string>();
     const end = () => {
       finished = true;
       clearTimeout(timer);
-      this.inFlight.delete(key);
+      if (key) this.inFlight.delete(key);
       for (const a of asks) this.asked.delete(a);
     };
     const fail = (code: number, message: string) => {
       if (finished) return;
       end();
-      down.final(rpcError(msg.id, code, message));
+      if (held) held.fail(message);
+      else down.final(rpcError(msg.id, code, message));
     };
     const cancelUpstream = (reason: string) =>
       void target.transport
@@ -128,15 +145,19 @@ export class CallRelay {
       post.abort();
       fail(ProtocolErrorCode.InternalError, `instance "${u.name}" did not answer within ${CALL_TIMEOUT_MS} ms`);
     };
-    this.inFlight.set(key, {
-      cancel: (reason) => {
-        if (finished) return;
-        cancelUpstream(reason);
-        post.abort();
-        end();
-        down.close();
-      },
-    });
+    const cancel = (reason: string) => {
+      if (finished) return;
+      cancelUpstream(reason);
+      post.abort();
+      end();
+      down.close();
+    };
+    if (key) this.inFlight.set(key, { cancel });
+    // a 2026-07-28 caller cancels by going away (it has no session to send notifications/cancelled on)
+    else
+      res.once("close", () => {
+        if (!res.writableFinished && !held) cancel("the client went away");
+      });
 
     let ures: IncomingMessage;
     try {
@@ -158,20 +179,45 @@ export class CallRelay {
       if (m.method === undefined) {
         if (m.id === upId) {
           end();
-          down.final({ ...m, id: msg.id as string });
+          if (held) held.settle(m);
+          else if (caller.era === "modern") down.final(modernAnswer({ ...m, id: msg.id as string }, this.serverInfo));
+          else down.final({ ...m, id: msg.id as string });
         }
         return;
       }
-      if (m.id !== undefined) return this.serverRequest(m, u, target, session, down, asks);
+      if (m.id !== undefined && caller.era === "legacy") {
+        return this.serverRequest(m, u, target, caller.session, down, asks);
+      }
+      if (m.id !== undefined && caller.era === "modern") {
+        const reply = this.replier(m, u, target);
+        if (!this.permitted(m, caller.capabilities, down, reply)) return;
+        const first = !held;
+        held ??= new HeldRelay(this.rounds);
+        held.request(m.method, (m.params ?? {}) as Record<string, unknown>).then(
+          (result) => reply({ result: result ?? {} }),
+          (err: Error) => reply({ error: { code: ProtocolErrorCode.InternalError, message: err.message } }),
+        );
+        if (first) {
+          const h = held;
+          firstRound(this.rounds, h, u.name, params.name, caller.authInfo).then(
+            (result) => down.final(modernAnswer({ jsonrpc: "2.0", id: msg.id as string, result }, this.serverInfo)),
+            (err: Error) => down.final(rpcError(msg.id, ProtocolErrorCode.InvalidParams, err.message)),
+          );
+        }
+        return;
+      }
       if (m.method === "notifications/progress") {
         const p = (m.params ?? {}) as Record<string, unknown>;
         if (p.progressToken !== upId) return;
         clearTimeout(timer);
         timer = setTimeout(() => timedOut(), CALL_TIMEOUT_MS);
-        down.event({ ...m, params: { ...p, progressToken: token } });
+        // a held call reports to nobody (its caller's request has its answer)
+        if (!held) down.event({ ...m, params: { ...p, progressToken: token } });
         return;
       }
       if (m.method === "notifications/message") {
+        // a 2026-07-28 caller asks for log messages per request (`_meta` logLevel: the SDK path's)
+        if (caller.era === "modern") return;
         const p = (m.params ?? {}) as Record<string, unknown>;
         const logger = typeof p.logger === "string" ? `${u.name}/${p.logger}` : u.name;
         down.event({ ...m, params: { ...p, logger } });
@@ -215,7 +261,39 @@ export class CallRelay {
     return false;
   }
 
-  /** An instance's request during a relayed call: to the caller (with the capability), its answer back. */
+  /** Answers an instance's request `m` in the pool client's session. */
+  private replier(m: Message, u: Upstream, target: RelayTarget) {
+    return (answer: Record<string, unknown>) =>
+      void target.transport.send({ jsonrpc: "2.0", id: m.id, ...answer } as never).catch((err: Error) => {
+        this.logger.debug({ instance: u.name, err: err.message }, "aggregated relay: answer to instance failed");
+      });
+  }
+
+  /** Whether the caller can be asked `m` (a bridged method, a capability it declared); refused at the instance if not. */
+  private permitted(
+    m: Message,
+    caps: Record<string, unknown> | undefined,
+    down: DownstreamAnswer,
+    reply: (answer: Record<string, unknown>) => void,
+  ): boolean {
+    const capability = CAPABILITY[m.method!];
+    if (!capability) {
+      reply({ error: { code: ProtocolErrorCode.MethodNotFound, message: `${m.method} is not bridged` } });
+      return false;
+    }
+    if (!caps?.[capability] || down.gone) {
+      reply({
+        error: {
+          code: ProtocolErrorCode.InvalidRequest,
+          message: `the client on the aggregated endpoint does not support ${capability}`,
+        },
+      });
+      return false;
+    }
+    return true;
+  }
+
+  /** An instance's request during a 2025-era session's call: to the caller over the call's stream, its answer back. */
   private serverRequest(
     m: Message,
     u: Upstream,
@@ -224,25 +302,9 @@ export class CallRelay {
     down: DownstreamAnswer,
     asks: Set<string>,
   ): void {
-    const reply = (answer: Record<string, unknown>) =>
-      void target.transport.send({ jsonrpc: "2.0", id: m.id, ...answer } as never).catch((err: Error) => {
-        this.logger.debug({ instance: u.name, err: err.message }, "aggregated relay: answer to instance failed");
-      });
-    const capability = CAPABILITY[m.method!];
-    if (!capability) {
-      reply({ error: { code: ProtocolErrorCode.MethodNotFound, message: `${m.method} is not bridged` } });
-      return;
-    }
+    const reply = this.replier(m, u, target);
     const caps = session.server.getClientCapabilities() as Record<string, unknown> | undefined;
-    if (!caps?.[capability] || down.gone) {
-      reply({
-        error: {
-          code: ProtocolErrorCode.InvalidRequest,
-          message: `the client on the aggregated endpoint does not support ${capability}`,
-        },
-      });
-      return;
-    }
+    if (!this.permitted(m, caps, down, reply)) return;
     const askId = `mcpfleet-ask-${++this.seq}`;
     asks.add(askId);
     const timer = setTimeout(() => {
@@ -263,8 +325,15 @@ export class CallRelay {
 
 type CallParams = { name: string; arguments?: unknown; _meta?: Record<string, unknown> };
 
+/** The `_meta` envelope keys of a 2026-07-28 request the relay understands (any other is the SDK path's). */
+const ENVELOPE = new Set([
+  "io.modelcontextprotocol/protocolVersion",
+  "io.modelcontextprotocol/clientCapabilities",
+  "io.modelcontextprotocol/clientInfo",
+]);
+
 /** The params of a well-formed `tools/call` request (anything else is the SDK path's to judge). */
-function callParams(msg: Message): CallParams | undefined {
+function callParams(msg: Message, era: "legacy" | "modern"): CallParams | undefined {
   if (msg.jsonrpc !== "2.0" || msg.method !== "tools/call") return undefined;
   if (typeof msg.id !== "string" && typeof msg.id !== "number") return undefined;
   const p = msg.params as Record<string, unknown> | undefined;
@@ -274,6 +343,7 @@ function callParams(msg: Message): CallParams | undefined {
   const meta = p._meta as Record<string, unknown> | undefined;
   // a retried input round or a task-augmented call: the SDK path's
   if (p.requestState !== undefined || p.inputResponses !== undefined || p.task !== undefined) return undefined;
-  if (meta && Object.keys(meta).some((k) => k.startsWith("io.modelcontextprotocol/"))) return undefined;
+  const known = (k: string) => era === "modern" && ENVELOPE.has(k);
+  if (meta && Object.keys(meta).some((k) => k.startsWith("io.modelcontextprotocol/") && !known(k))) return undefined;
   return p as CallParams;
 }
