@@ -167,6 +167,64 @@ describe("aggregated endpoint: the tools/call relay", () => {
     await b.c.close();
   });
 
+  it("a reused keep-alive connection the instance closed is retried once on a fresh one (relay and proxy)", async () => {
+    // in front of server-everything: a tools/call after the first request on a connection finds it closed
+    const { request } = await import("node:http");
+    let killed = 0;
+    const seen = new WeakMap<object, number>();
+    const killer = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const body = Buffer.concat(chunks);
+        const n = (seen.get(req.socket) ?? 0) + 1;
+        seen.set(req.socket, n);
+        if (n > 1 && body.includes('"method":"tools/call"')) {
+          killed++;
+          req.socket.destroy();
+          return;
+        }
+        const up = request(
+          { host: "127.0.0.1", port: everything.port, path: req.url, method: req.method, headers: req.headers },
+          (ures) => {
+            res.writeHead(ures.statusCode ?? 502, ures.headers);
+            ures.pipe(res);
+          },
+        );
+        up.on("error", () => res.destroy());
+        up.end(body);
+      });
+    });
+    await new Promise<void>((r) => killer.listen(0, "127.0.0.1", r));
+    const port = (killer.address() as AddressInfo).port;
+    await fleet.instances.create({ name: "ka", json_spec: { type: "url", endpoint: `http://127.0.0.1:${port}/mcp` } });
+    try {
+      await fleet.instances.waitFor("ka", "running", { timeoutMs: 20_000 });
+      const { c } = await session(hosts[0]!.url);
+      for (let i = 0; i < 3; i++) {
+        expect(text(await c.callTool({ name: "ka__echo", arguments: { message: `again ${i}` } }))).toBe(
+          `Echo: again ${i}`,
+        );
+      }
+      expect(killed).toBeGreaterThan(0);
+      await c.close();
+      // the per-instance route's proxy retries the same way
+      const before = killed;
+      const direct = await session(new URL(`${hosts[0]!.url.href}/ka`));
+      for (let i = 0; i < 3; i++) {
+        expect(text(await direct.c.callTool({ name: "echo", arguments: { message: `direct ${i}` } }))).toBe(
+          `Echo: direct ${i}`,
+        );
+      }
+      expect(killed).toBeGreaterThan(before);
+      await direct.c.close();
+    } finally {
+      await fleet.instances.delete((await fleet.instances.get("ka")).id);
+      killer.closeAllConnections();
+      await new Promise((r) => killer.close(r));
+    }
+  });
+
   it("an instance that fails mid-way is a JSON-RPC error naming it, never a hang", async () => {
     const { c } = await session(hosts[0]!.url);
     const call = c.callTool(

@@ -20,7 +20,9 @@ export type Message = Record<string, unknown> & { id?: string | number; method?:
 
 /**
  * POSTs one JSON-RPC message to the upstream in the pool client's session (its `Mcp-Session-Id` and
- * `MCP-Protocol-Version`), over the gateway's keep-alive agents, headers and body in one write.
+ * `MCP-Protocol-Version`), over the gateway's keep-alive agents, headers and body in one write. A
+ * reused keep-alive connection that the upstream closed as the request went out (reset before any
+ * answer: the upstream never read it) is retried once on a fresh connection, as Node's docs advise.
  */
 export function postUpstream(
   target: RelayTarget,
@@ -33,27 +35,41 @@ export function postUpstream(
   const sessionId = target.transport.sessionId;
   const version = target.transport.protocolVersion;
   const payload = Buffer.from(body);
-  const req = (secure ? httpsRequest : httpRequest)(target.endpoint, {
-    method: "POST",
-    agent: secure ? pool.https : pool.http,
-    timeout: timeoutMs,
-    headers: {
-      ...lower(target.headers),
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "content-length": String(payload.length),
-      ...(sessionId ? { "mcp-session-id": sessionId } : {}),
-      ...(version ? { "mcp-protocol-version": version } : {}),
+  let current: ReturnType<typeof httpRequest> | undefined;
+  let aborted = false;
+  const send = (retry: boolean): Promise<IncomingMessage> =>
+    new Promise<IncomingMessage>((resolve, reject) => {
+      const req = (secure ? httpsRequest : httpRequest)(target.endpoint, {
+        method: "POST",
+        agent: secure ? pool.https : pool.http,
+        timeout: timeoutMs,
+        headers: {
+          ...lower(target.headers),
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "content-length": String(payload.length),
+          ...(sessionId ? { "mcp-session-id": sessionId } : {}),
+          ...(version ? { "mcp-protocol-version": version } : {}),
+        },
+      });
+      current = req;
+      req.on("socket", (s) => s.setNoDelay(true));
+      req.once("response", resolve);
+      req.once("error", (err: NodeJS.ErrnoException) => {
+        if (retry && !aborted && req.reusedSocket && err.code === "ECONNRESET") resolve(send(false));
+        else reject(err);
+      });
+      req.once("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.end(payload);
+    });
+  const response = send(true);
+  return {
+    response,
+    abort: () => {
+      aborted = true;
+      current?.destroy();
     },
-  });
-  req.on("socket", (s) => s.setNoDelay(true));
-  const response = new Promise<IncomingMessage>((resolve, reject) => {
-    req.once("response", resolve);
-    req.once("error", reject);
-    req.once("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-  });
-  req.end(payload);
-  return { response, abort: () => req.destroy() };
+  };
 }
 
 function lower(headers: Record<string, string>): Record<string, string> {

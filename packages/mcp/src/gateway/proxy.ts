@@ -98,6 +98,7 @@ export function proxyRequest(
   logger: Logger,
   onUpstreamError: () => void,
   limits: ProxyLimits,
+  retried = false,
 ): void {
   const secure = target.url.protocol === "https:";
   const declared = Number(req.headers["content-length"]);
@@ -135,9 +136,15 @@ export function proxyRequest(
       new FleetError("TIMEOUT", `instance ${target.conn.instance.name} did not answer within ${timeoutMs} ms`),
     ),
   );
-  upstream.on("error", (err) => {
+  upstream.on("error", (err: NodeJS.ErrnoException) => {
     if (done || res.destroyed) return;
     done = true;
+    // a reused keep-alive connection the instance closed as the request went out (reset before any
+    // answer: never read there): once more on a fresh connection, when the body is at hand
+    if (!retried && target.body && upstream.reusedSocket && err.code === "ECONNRESET" && !res.headersSent) {
+      proxyRequest(req, res, target, agents, logger, onUpstreamError, limits, true);
+      return;
+    }
     logger.debug({ instanceId: target.conn.instance.id, err: (err as Error).message }, "upstream request failed");
     onUpstreamError();
     if (res.headersSent) res.destroy();
