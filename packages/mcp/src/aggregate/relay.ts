@@ -34,6 +34,7 @@ interface InFlight {
 interface Asked {
   session: string;
   answer(m: Message): void;
+  timer: NodeJS.Timeout;
 }
 
 const CAPABILITY: Record<string, "elicitation" | "sampling" | "roots"> = {
@@ -127,7 +128,10 @@ export class CallRelay {
       finished = true;
       clearTimeout(timer);
       if (key) this.inFlight.delete(key);
-      for (const a of asks) this.asked.delete(a);
+      for (const a of asks) {
+        clearTimeout(this.asked.get(a)?.timer);
+        this.asked.delete(a);
+      }
     };
     const fail = (code: number, message: string) => {
       if (finished) return;
@@ -314,6 +318,7 @@ export class CallRelay {
     timer.unref();
     this.asked.set(askId, {
       session: session.id,
+      timer,
       answer: (a) => {
         clearTimeout(timer);
         reply(a.error !== undefined ? { error: a.error } : { result: a.result ?? {} });
