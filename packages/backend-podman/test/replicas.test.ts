@@ -219,6 +219,19 @@ describeWith([status], "replicas on real Podman", () => {
         const res = (await client.callTool({ name: "get-env", arguments: {} })) as { content: { text: string }[] };
         return (JSON.parse(res.content[0]?.text ?? "{}") as Record<string, string>).MCPFLEET_REPLICA;
       };
+      // "running" can come while the second copy's server is still binding its port (the probe judged the
+      // instance as a whole): a new session that lands there meets a refused connection. Wait until two
+      // sessions in a row open (new sessions alternate over the copies: one on each), then measure.
+      for (let i = 0; ; i++) {
+        try {
+          await open();
+          await open();
+          break;
+        } catch (err) {
+          if (i >= 40 || !/RUNTIME_UNAVAILABLE/.test(String(err))) throw err;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
       const a = await open();
       const b = await open();
       expect(a.transport.sessionId).toMatch(/^mcpfleet-r[01]\./);
