@@ -8,7 +8,7 @@ import {
 } from "@mcpfleet/core";
 import { checkQuery, decodeCursor, deepFreeze, encodeCursor, ownDocument } from "@mcpfleet/core/adapter";
 import type pg from "pg";
-import { batchedGets, batchedUpdates, type UpdateItem } from "./batched-documents.js";
+import { batchedGets, batchedWrites, type InsertItem, type UpdateItem } from "./batched-documents.js";
 import type { ChangeFeed } from "./change-feed.js";
 import { translate, withSignal } from "./errors.js";
 import { currentToken, fenceCondition, fencedError } from "./leases.js";
@@ -134,8 +134,16 @@ export function sqlRepository<T extends Revisioned>(
       },
     );
   };
+  const insertOne = async ({ id, columns: [name, status, desired, server], json }: InsertItem): Promise<number> => {
+    await ctx.pool.query(
+      `INSERT INTO ${t} (id, name, status, desired_state, server_id, revision, doc)
+       VALUES ($1, $2, $3, $4, $5, 1, $6::jsonb)`,
+      [id, name, status, desired, server, json],
+    );
+    return 1;
+  };
   const gets = batchedGets(ctx.pool, t);
-  const updates = batchedUpdates(ctx.pool, ctx.schema, t, updateOne);
+  const writes = batchedWrites(ctx.pool, ctx.schema, t, updateOne, insertOne);
 
   return {
     get: (id, o) =>
@@ -164,13 +172,8 @@ export function sqlRepository<T extends Revisioned>(
       }
       const { owned, json } = serialise(doc);
       return run("create", o, async () => {
-        const [name, status, desired, server] = columns(owned);
         return ctx.feed.write(table, "p", doc.id, 1, async () => {
-          await ctx.pool.query(
-            `INSERT INTO ${t} (id, name, status, desired_state, server_id, revision, doc)
-             VALUES ($1, $2, $3, $4, $5, 1, $6::jsonb)`,
-            [doc.id, name, status, desired, server, json],
-          );
+          await writes.run({ kind: "insert", id: doc.id, columns: columns(owned), json });
           const stored = deepFreeze({ ...(JSON.parse(json) as object), revision: 1 } as unknown as T);
           return { result: stored, change: { type: "put", id: stored.id, doc: stored } };
         });
@@ -189,7 +192,8 @@ export function sqlRepository<T extends Revisioned>(
       const { owned, json } = serialise(doc);
       return run("update", o, () =>
         ctx.feed.write(table, "p", doc.id, doc.revision + 1, async () => {
-          const revision = await updates.run({
+          const revision = await writes.run({
+            kind: "update",
             id: doc.id,
             expected: doc.revision,
             columns: columns(owned),

@@ -136,6 +136,32 @@ describeWith([pgService], "postgresStore batches concurrent calls (real PostgreS
     await pool.end();
   });
 
+  it("concurrent creates and updates share one statement; a taken id or live name fails only its own create", async () => {
+    const pool = testPool(db.url, 4);
+    const store = postgresStore({ pool }, { schema: schemaName("batchins") });
+    const a = await store.instances.create(sampleInstance({ name: "live" }));
+    const b = await store.instances.create(sampleInstance());
+    const stmts = counting(pool);
+    const fresh = [sampleInstance(), sampleInstance(), sampleInstance()];
+    const results = await Promise.all([
+      ...fresh.map((d) => outcome(store.instances.create(d))),
+      outcome(store.instances.update({ ...b, status: "running" })),
+    ]);
+    expect(results).toEqual(["ok", "ok", "ok", "ok"]);
+    expect(stmts.count(/WITH ins AS/)).toBe(1);
+    for (const d of fresh) expect(await store.instances.get(d.id)).toMatchObject({ id: d.id, revision: 1 });
+    expect(await store.instances.get(b.id)).toMatchObject({ status: "running", revision: 2 });
+    const clash = await Promise.all([
+      store.instances.create(sampleInstance({ name: "live" })).catch((e: FleetError) => `${e.code}:${e.path}`),
+      store.instances.create({ ...sampleInstance(), id: a.id }).catch((e: FleetError) => `${e.code}:${e.path}`),
+      outcome(store.instances.create(sampleInstance({ name: "other" }))),
+    ]);
+    expect(clash).toEqual(["ALREADY_EXISTS:name", "ALREADY_EXISTS:id", "ok"]);
+    expect(await store.instances.get(a.id)).toEqual(a);
+    await store.close();
+    await pool.end();
+  });
+
   it("many concurrent gets, acquires and renewals cost a few statements and answer each call", async () => {
     const pool = testPool(db.url, 4);
     const store = postgresStore({ pool }, { schema: schemaName("batchread") });
