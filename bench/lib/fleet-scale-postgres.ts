@@ -4,7 +4,8 @@
  * PostgreSQL), then full resync passes, counting how the engine read the instances: pages through
  * `query` (keyset), never one `list()` of the whole table. Baseline side by side: the same fleet on
  * the memory store in the same run (the caller passes its figure), so the ratio is what the
- * database adds.
+ * database adds. Also reported: statements sent per converged instance, and the database's
+ * single-commit latency measured in the same run (the floor under every durable create).
  */
 import { createRequire } from "node:module";
 import { createFleet, type FleetStore, memoryBus, memoryRuntime } from "@mcpfleet/core";
@@ -33,9 +34,50 @@ function counted(store: FleetStore) {
   return reads;
 }
 
+/** pg through the store package (the bench's own dependency list stays the workspace packages). */
+function pgModule(): typeof import("pg") {
+  const require = createRequire(import.meta.resolve("@mcpfleet/store-postgres"));
+  return require("pg") as typeof import("pg");
+}
+
+/** A pool like the store's own (10 connections) that counts the statements sent through it. */
+function countingPool() {
+  const pool = new (pgModule().Pool)({ connectionString: URL_, max: 10 });
+  const counter = { statements: 0 };
+  const query = pool.query.bind(pool) as (...a: unknown[]) => Promise<unknown>;
+  (pool as { query: unknown }).query = (...a: unknown[]) => {
+    counter.statements++;
+    return query(...a);
+  };
+  return { pool, counter };
+}
+
+/**
+ * Median latency of one committed single-row write on this database, measured in the same run:
+ * the converge figure is bound by it (every create is a durable commit), and it varies with the
+ * disk's load, so the row carries it.
+ */
+async function commitMs(schema: string): Promise<number> {
+  const c = new (pgModule().Client)({ connectionString: URL_ });
+  await c.connect();
+  try {
+    await c.query(`CREATE TABLE "${schema}".bench_commit (id integer PRIMARY KEY)`);
+    const xs: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t = performance.now();
+      await c.query(`INSERT INTO "${schema}".bench_commit VALUES ($1)`, [i]);
+      xs.push(performance.now() - t);
+    }
+    return +median(xs).toFixed(3);
+  } finally {
+    await c.end();
+  }
+}
+
 export async function postgresRow(n: number, spec: (i: number) => object, memoryConvergeS: number) {
   const schema = `bench_scale_${process.pid}_${Date.now().toString(36)}`;
-  const store = postgresStore({ connectionString: URL_ }, { schema });
+  const { pool, counter } = countingPool();
+  const store = postgresStore({ pool }, { schema });
   const reads = counted(store);
   const runtime = memoryRuntime({ recordRequests: false, logLimit: 1 });
   const bus = memoryBus();
@@ -47,8 +89,12 @@ export async function postgresRow(n: number, spec: (i: number) => object, memory
   });
   try {
     await fleet.start();
+    await store.migrate();
+    const commitBefore = await commitMs(schema);
+    const s0 = counter.statements;
     const convergeS = await convergeAll(fleet, n, spec);
     await fleet.idle();
+    const statements = counter.statements - s0;
     const before = { ...reads };
     const resyncs = await timeResyncs(fleet, 3);
     return {
@@ -61,20 +107,21 @@ export async function postgresRow(n: number, spec: (i: number) => object, memory
       resync_pages_per_pass: (reads.query - before.query) / 3,
       resync_whole_table_lists: reads.list - before.list,
       duplicate_deploys: runtime.totalDeploys - n,
+      statements_per_instance: +(statements / n).toFixed(2),
+      pg_commit_ms: commitBefore,
       targets: { converge_s: 30, resync_whole_table_lists: 0 },
     };
   } finally {
     await fleet.close();
     await bus.close();
+    await store.close();
+    await pool.end();
     await dropSchema(schema);
   }
 }
 
 async function dropSchema(schema: string): Promise<void> {
-  // pg through the store package (the bench's own dependency list stays the workspace packages)
-  const require = createRequire(import.meta.resolve("@mcpfleet/store-postgres"));
-  const pg = require("pg") as typeof import("pg");
-  const c = new pg.Client({ connectionString: URL_ });
+  const c = new (pgModule().Client)({ connectionString: URL_ });
   await c.connect();
   try {
     await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

@@ -1,8 +1,9 @@
 import { type CallOptions, FleetError, type Lease, type LeaseFence, type LeaseStore } from "@mcpfleet/core";
 import type pg from "pg";
+import { batchedAcquires, batchedRenewals } from "./batched-leases.js";
 import type { RepositoryContext } from "./sql-repository.js";
 
-interface LeaseRow {
+export interface LeaseRow {
   key: string;
   holder: string;
   token: string;
@@ -55,37 +56,20 @@ export function fencedError(fence: LeaseFence, current: number | undefined): Fle
  */
 export function postgresLeases(ctx: RepositoryContext, run: RunFn): LeaseStore {
   const t = `"${ctx.schema}"."leases"`;
+  const acquires = batchedAcquires(ctx.pool, t);
+  const renewals = batchedRenewals(ctx.pool, t);
   return {
     acquire: async (key, holder, ttlMs, o) => {
       checkTtl(ttlMs);
       return run("acquire lease", o, async () => {
-        const { rows } = await ctx.pool.query<LeaseRow>(
-          `INSERT INTO ${t} AS l (key, holder, token, expires_at)
-           VALUES ($1, $2, 1, now() + $3 * interval '1 millisecond')
-           ON CONFLICT (key) DO UPDATE SET
-             holder = EXCLUDED.holder,
-             token = CASE WHEN l.expires_at > now() THEN l.token ELSE l.token + 1 END,
-             expires_at = EXCLUDED.expires_at
-           WHERE l.holder = EXCLUDED.holder OR l.expires_at <= now()
-           RETURNING key, holder, token, expires_at`,
-          [key, holder, ttlMs],
-        );
-        return rows[0] ? toLease(rows[0]) : undefined;
+        const row = await acquires.run({ key, holder, ttlMs });
+        return row ? toLease(row) : undefined;
       });
     },
     renew: async (holder, fences, ttlMs, o) => {
       checkTtl(ttlMs);
       if (fences.length === 0) return [];
-      return run("renew leases", o, async () => {
-        const { rows } = await ctx.pool.query<LeaseRow>(
-          `UPDATE ${t} AS l SET expires_at = now() + $2 * interval '1 millisecond'
-           FROM unnest($3::text[], $4::bigint[]) AS f(key, token)
-           WHERE l.key = f.key AND l.token = f.token AND l.holder = $1
-           RETURNING l.key, l.holder, l.token, l.expires_at`,
-          [holder, ttlMs, fences.map((f) => f.key), fences.map((f) => String(f.token))],
-        );
-        return rows.map(toLease);
-      });
+      return run("renew leases", o, async () => (await renewals.run({ holder, fences, ttlMs })).map(toLease));
     },
     release: (holder, fence, o) =>
       run("release lease", o, async () => {

@@ -8,6 +8,7 @@ import {
 } from "@mcpfleet/core";
 import { checkQuery, decodeCursor, deepFreeze, encodeCursor, ownDocument } from "@mcpfleet/core/adapter";
 import type pg from "pg";
+import { batchedGets, batchedWrites, type InsertItem, type UpdateItem } from "./batched-documents.js";
 import type { ChangeFeed } from "./change-feed.js";
 import { translate, withSignal } from "./errors.js";
 import { currentToken, fenceCondition, fencedError } from "./leases.js";
@@ -28,7 +29,7 @@ export interface RepositoryContext {
 }
 
 /** Indexed columns derived from a document. */
-function columns(doc: Record<string, unknown>): [string, string | null, string | null, string | null] {
+function columns(doc: Record<string, unknown>): UpdateItem["columns"] {
   const str = (v: unknown) => (typeof v === "string" ? v : null);
   return [str(doc.name) ?? "", str(doc.status), str(doc.desired_state), str(doc.server_spec_id)];
 }
@@ -104,11 +105,51 @@ export function sqlRepository<T extends Revisioned>(
     return w;
   };
 
+  /** One update in its own statement; throws the exact error (FENCED, NOT_FOUND, CONFLICT) when refused. */
+  const updateOne = async ({ id, expected, columns: cols, json, fence }: UpdateItem): Promise<number> => {
+    const [name, status, desired, server] = cols;
+    const { rows } = await ctx.pool.query<{ revision: number }>(
+      `UPDATE ${t} SET name = $3, status = $4, desired_state = $5, server_id = $6, doc = $7::jsonb,
+         revision = revision + 1, updated_at = now()
+       WHERE id = $1 AND revision = $2${fence ? ` AND ${fenceCondition(ctx.schema, "$8", "$9")}` : ""}
+       RETURNING revision`,
+      [id, expected, name, status, desired, server, json, ...(fence ? [fence.key, String(fence.token)] : [])],
+    );
+    if (rows[0]) return rows[0].revision;
+    if (fence) {
+      const current = await currentToken(ctx.pool, ctx.schema, fence.key);
+      if (current !== fence.token) throw fencedError(fence, current);
+    }
+    const cur = await ctx.pool.query<{ revision: number }>(`SELECT revision FROM ${t} WHERE id = $1`, [id]);
+    const actual = cur.rows[0]?.revision;
+    if (actual === undefined) {
+      throw new FleetError("NOT_FOUND", `${kind} ${id} not found`, { path: "id", isRetryable: false });
+    }
+    throw new FleetError(
+      "CONFLICT",
+      `${kind} ${id} was changed concurrently (revision ${expected}, stored ${actual})`,
+      {
+        path: "revision",
+        details: { expected, actual },
+      },
+    );
+  };
+  const insertOne = async ({ id, columns: [name, status, desired, server], json }: InsertItem): Promise<number> => {
+    await ctx.pool.query(
+      `INSERT INTO ${t} (id, name, status, desired_state, server_id, revision, doc)
+       VALUES ($1, $2, $3, $4, $5, 1, $6::jsonb)`,
+      [id, name, status, desired, server, json],
+    );
+    return 1;
+  };
+  const gets = batchedGets(ctx.pool, t);
+  const writes = batchedWrites(ctx.pool, ctx.schema, t, updateOne, insertOne);
+
   return {
     get: (id, o) =>
       run("get", o, async () => {
-        const { rows } = await ctx.pool.query<Row>(`SELECT doc, revision FROM ${t} WHERE id = $1`, [id]);
-        return rows[0] ? fromRow(rows[0]) : undefined;
+        const row = await gets.run(id);
+        return row ? fromRow(row) : undefined;
       }),
 
     list: (o) =>
@@ -131,13 +172,8 @@ export function sqlRepository<T extends Revisioned>(
       }
       const { owned, json } = serialise(doc);
       return run("create", o, async () => {
-        const [name, status, desired, server] = columns(owned);
         return ctx.feed.write(table, "p", doc.id, 1, async () => {
-          await ctx.pool.query(
-            `INSERT INTO ${t} (id, name, status, desired_state, server_id, revision, doc)
-             VALUES ($1, $2, $3, $4, $5, 1, $6::jsonb)`,
-            [doc.id, name, status, desired, server, json],
-          );
+          await writes.run({ kind: "insert", id: doc.id, columns: columns(owned), json });
           const stored = deepFreeze({ ...(JSON.parse(json) as object), revision: 1 } as unknown as T);
           return { result: stored, change: { type: "put", id: stored.id, doc: stored } };
         });
@@ -154,47 +190,20 @@ export function sqlRepository<T extends Revisioned>(
 
     async update(doc, o) {
       const { owned, json } = serialise(doc);
-      return run("update", o, async () => {
-        const [name, status, desired, server] = columns(owned);
-        return ctx.feed.write(table, "p", doc.id, doc.revision + 1, async () => {
-          const fence = o?.fence;
-          const { rows } = await ctx.pool.query<{ revision: number }>(
-            `UPDATE ${t} SET name = $3, status = $4, desired_state = $5, server_id = $6, doc = $7::jsonb,
-             revision = revision + 1, updated_at = now()
-           WHERE id = $1 AND revision = $2${fence ? ` AND ${fenceCondition(ctx.schema, "$8", "$9")}` : ""}
-           RETURNING revision`,
-            [
-              doc.id,
-              doc.revision,
-              name,
-              status,
-              desired,
-              server,
-              json,
-              ...(fence ? [fence.key, String(fence.token)] : []),
-            ],
-          );
-          if (rows.length === 0) {
-            if (fence) {
-              const current = await currentToken(ctx.pool, ctx.schema, fence.key);
-              if (current !== fence.token) throw fencedError(fence, current);
-            }
-            const cur = await ctx.pool.query<{ revision: number }>(`SELECT revision FROM ${t} WHERE id = $1`, [doc.id]);
-            const actual = cur.rows[0]?.revision;
-            if (actual === undefined) {
-              throw new FleetError("NOT_FOUND", `${kind} ${doc.id} not found`, { path: "id", isRetryable: false });
-            }
-            throw new FleetError(
-              "CONFLICT",
-              `${kind} ${doc.id} was changed concurrently (revision ${doc.revision}, stored ${actual})`,
-              { path: "revision", details: { expected: doc.revision, actual } },
-            );
-          }
-          const revision = rows[0]!.revision;
+      return run("update", o, () =>
+        ctx.feed.write(table, "p", doc.id, doc.revision + 1, async () => {
+          const revision = await writes.run({
+            kind: "update",
+            id: doc.id,
+            expected: doc.revision,
+            columns: columns(owned),
+            json,
+            fence: o?.fence,
+          });
           const stored = deepFreeze({ ...(JSON.parse(json) as object), revision } as unknown as T);
           return { result: stored, change: { type: "put", id: stored.id, doc: stored } };
-        });
-      });
+        }),
+      );
     },
 
     delete: (id, o) =>

@@ -58,7 +58,7 @@ export class HealthMonitor {
     const key = `${inst.spec_hash}|${endpoint}|${JSON.stringify(observed.endpointHeaders ?? {})}`;
     if (this.loops.get(inst.id)?.key === key) return;
     this.forget(inst.id);
-    if (!/^https?:\/\//.test(endpoint)) return this.markReady(inst.id);
+    if (!/^https?:\/\//.test(endpoint)) return this.markReady(inst.id, inst);
     // registered before the first await, so a concurrent ensure() for the same key is a no-op
     const ctrl = new AbortController();
     const loop = { key, ctrl };
@@ -82,7 +82,7 @@ export class HealthMonitor {
     const probe = this.probeFor(target);
     if (!probe) {
       if (this.loops.get(inst.id) === loop) this.loops.delete(inst.id);
-      return this.markReady(inst.id);
+      return this.markReady(inst.id, inst);
     }
     if (ctrl.signal.aborted) return;
     void this.run(inst.id, target, probe, ctrl.signal)
@@ -115,7 +115,8 @@ export class HealthMonitor {
     return this.loops.size;
   }
 
-  private async markReady(id: string): Promise<void> {
+  /** `known`: the document as the caller has it (written just now); the write re-reads when it is stale. */
+  private async markReady(id: string, known?: Instance): Promise<void> {
     await changeStatus(
       this.ctx,
       id,
@@ -123,6 +124,7 @@ export class HealthMonitor {
       { status_reason: null },
       (c) => c.status === "starting" || c.status === "unhealthy",
       this.fenceOf(id),
+      known,
     );
   }
 

@@ -10,17 +10,33 @@ const MAX_ATTEMPTS = 20;
  * Read-modify-write with optimistic concurrency: `fn` gets the current document and returns the
  * next one (or `undefined` for "no change"); a CONFLICT re-reads and tries again. With a `fence`
  * (the writer's lease), a write after the lease was taken over throws `FENCED` and changes nothing.
+ * `known` is a revision the caller read or wrote just now: the first attempt writes on it without
+ * reading again (its revision check proves it current); when it is stale (CONFLICT) or `fn` makes no
+ * change on it, the document is read as usual.
  */
 export async function mutateInstance(
   ctx: EngineContext,
   id: string,
   fn: (current: Instance) => Instance | undefined,
   fence?: LeaseFence,
+  known?: Instance,
 ): Promise<{ before: Instance; after: Instance; changed: boolean } | undefined> {
+  let hint = known?.id === id ? known : undefined;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const current = await ctx.store.instances.get(id);
+    let current = hint;
+    let next: Instance | undefined;
+    try {
+      next = current && fn(current);
+    } catch {
+      next = undefined; // judged again on the stored document
+    }
+    hint = undefined;
+    if (!next) {
+      current = await ctx.store.instances.get(id);
+      if (!current) return undefined;
+      next = fn(current);
+    }
     if (!current) return undefined;
-    const next = fn(current);
     if (!next) return { before: current, after: current, changed: false };
     try {
       const after = await ctx.store.instances.update(
@@ -73,6 +89,7 @@ export async function changeStatus(
   patch: Partial<Instance> = {},
   guard?: (current: Instance) => boolean,
   fence?: LeaseFence,
+  known?: Instance,
 ): Promise<Instance | undefined> {
   const steps = Array.isArray(events) ? events : [events];
   const result = await mutateInstance(
@@ -85,6 +102,7 @@ export async function changeStatus(
       return { ...cur, ...patch, status };
     },
     fence,
+    known,
   );
   if (!result?.changed) return undefined;
   const { before, after } = result;

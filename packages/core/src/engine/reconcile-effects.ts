@@ -21,6 +21,8 @@ export interface EffectsHost {
   requeue(id: string): void;
   /** Reconcile again after the backoff for `attempt`; returns the delay. */
   scheduleRetry(id: string, attempt: number): number;
+  /** Told when the instance is claimed for a deploy (moved to provisioning under this worker's claim). */
+  claimed?(id: string): void;
   /** Told when `runtime.deploy` starts (true) and ends (false) for an instance. */
   deploying?(id: string, active: boolean): void;
 }
@@ -38,8 +40,9 @@ export class ReconcileEffects {
     events: Parameters<typeof writeStatus>[2],
     patch?: Partial<Instance>,
     guard?: (current: Instance) => boolean,
+    known?: Instance,
   ) {
-    return writeStatus(ctx, id, events, patch, guard, this.host.claim.fence(id));
+    return writeStatus(ctx, id, events, patch, guard, this.host.claim.fence(id), known);
   }
 
   private mutateInstance(ctx: EngineContext, id: string, fn: (current: Instance) => Instance | undefined) {
@@ -47,10 +50,21 @@ export class ReconcileEffects {
   }
 
   async run(id: string, inst: Instance | undefined, steps: Step[], runtime: RuntimeBackend | undefined) {
-    for (const step of steps) await this.step(id, inst, step, runtime);
+    // the document the pass read stays current until a step writes (a probe first in the plan uses it)
+    let current = inst;
+    for (const step of steps) {
+      await this.step(id, inst, step, runtime, current);
+      current = undefined;
+    }
   }
 
-  private async step(id: string, inst: Instance | undefined, step: Step, runtime: RuntimeBackend | undefined) {
+  private async step(
+    id: string,
+    inst: Instance | undefined,
+    step: Step,
+    runtime: RuntimeBackend | undefined,
+    current: Instance | undefined,
+  ) {
     const { ctx, health, signal } = this.host;
     switch (step.kind) {
       case "remove-everywhere":
@@ -86,7 +100,7 @@ export class ReconcileEffects {
         }));
         return;
       case "probe": {
-        const fresh = (await ctx.store.instances.get(id)) ?? inst!;
+        const fresh = current ?? (await ctx.store.instances.get(id)) ?? inst!;
         await health.ensure(fresh, step.observed, signal);
         this.noteStable(fresh);
         return;
@@ -175,6 +189,7 @@ export class ReconcileEffects {
       this.host.requeue(inst.id);
       return;
     }
+    this.host.claimed?.(inst.id);
     let observed: ObservedInstance;
     try {
       const request = await buildDeployRequest(ctx, toProvisioning, signal);
@@ -205,6 +220,7 @@ export class ReconcileEffects {
         status_reason: null,
       },
       (c) => c.status === "provisioning" && c.spec_hash === toProvisioning.spec_hash,
+      toProvisioning,
     );
     if (after?.status !== "starting") return;
     if (observed.phase === "running") await this.host.health.ensure(after, observed, signal);
@@ -229,6 +245,7 @@ export class ReconcileEffects {
             : "restart",
       this.host.claim.claimFields(),
       (c) => c.revision === inst.revision && c.desired_state === "running",
+      inst,
     );
   }
 

@@ -75,6 +75,7 @@ export class Reconciler {
       signal: this.abort.signal,
       runtimeOf: (inst) => this.runtimeOf(inst),
       requeue: (id) => this.queue.enqueue(id),
+      claimed: (id) => this.releaseWaiters(id),
       scheduleRetry: (id, attempt) => this.scheduleRetry(id, attempt),
       deploying: (id, active) => {
         if (!active) {
@@ -82,7 +83,7 @@ export class Reconciler {
           return;
         }
         this.inDeploy.add(id);
-        for (const w of this.deployWaiters.get(id) ?? []) w();
+        this.releaseWaiters(id);
       },
     });
   }
@@ -140,6 +141,11 @@ export class Reconciler {
     } while (cursor);
   }
 
+  /** Event deliveries waiting on `id` are acked now (its pass goes on). */
+  private releaseWaiters(id: string): void {
+    for (const w of this.deployWaiters.get(id) ?? []) w();
+  }
+
   idle(): Promise<void> {
     return this.queue.idle();
   }
@@ -170,10 +176,11 @@ export class Reconciler {
   private async onEvent(event: FleetEvent): Promise<void> {
     this.ctx.observe.eventReceived(event, "reconciler");
     if (!DESIRED_EVENTS.has(event.type) || !event.subject) return;
-    // acked when the pass ends or once it has claimed the instance and waits on the runtime's deploy:
-    // a deploy waiting on a slow server (its initialize) must not hold the delivery of other
-    // instances' events. A worker that dies mid-deploy leaves a claim another worker takes over
-    // (claimTtlMs), as before. Waiting for the rest keeps consumer groups sharing the load.
+    // acked when the pass ends or once it has claimed the instance (moved it to provisioning under
+    // its claim) for a deploy: a deploy waiting on a slow server (its initialize), or the lease
+    // confirmation and secret reads before it, must not hold the delivery of other instances'
+    // events. A worker that dies mid-deploy leaves a claim another worker takes over (its lease
+    // expires, or claimTtlMs), as before. Waiting for the claim keeps consumer groups sharing the load.
     const id = event.subject;
     if (this.inDeploy.has(id)) {
       this.queue.enqueue(id); // runs again after the deploy in flight
