@@ -16,7 +16,7 @@ const unknownName = (what: string, name: unknown) =>
 /** `_meta` keys that pass through to the instance untouched (trace context). */
 const PASS_META = ["traceparent", "tracestate", "baggage"];
 
-function passMeta(params: Params): Record<string, unknown> | undefined {
+export function passMeta(params: Params): Record<string, unknown> | undefined {
   const meta = params._meta;
   if (!meta) return undefined;
   const out: Record<string, unknown> = {};

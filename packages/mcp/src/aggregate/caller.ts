@@ -50,9 +50,10 @@ function soleCaller(upstream: Client): Caller | undefined {
 }
 
 /** How long a human may take to answer an elicitation forwarded from an instance. */
-const HUMAN_TIMEOUT_MS = 600_000;
+export const HUMAN_TIMEOUT_MS = 600_000;
 
-const CAPABILITY: Record<string, "elicitation" | "sampling" | "roots"> = {
+/** The client capability each server-to-client request an instance may make needs. */
+export const CAPABILITY: Record<string, "elicitation" | "sampling" | "roots"> = {
   "elicitation/create": "elicitation",
   "sampling/createMessage": "sampling",
   "roots/list": "roots",

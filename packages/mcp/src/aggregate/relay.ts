@@ -5,8 +5,9 @@ import type { ProxyAgents } from "../gateway/proxy.js";
 import { aggregatedCall } from "../policy/aggregate-policy.js";
 import type { PolicyDecision } from "../policy/decisions.js";
 import type { McpPrincipal } from "../principal.js";
+import { passMeta } from "./aggregate-server.js";
 import { type Aggregator, policyItem } from "./aggregator.js";
-import { callerContext } from "./caller.js";
+import { CAPABILITY, callerContext, HUMAN_TIMEOUT_MS } from "./caller.js";
 import type { Rounds } from "./input-rounds.js";
 import { firstRound, HeldRelay, modernAnswer } from "./relay-rounds.js";
 import { DownstreamAnswer, type Message, postUpstream, type RelayTarget, readMessages } from "./relay-wire.js";
@@ -37,17 +38,7 @@ interface Asked {
   timer: NodeJS.Timeout;
 }
 
-const CAPABILITY: Record<string, "elicitation" | "sampling" | "roots"> = {
-  "elicitation/create": "elicitation",
-  "sampling/createMessage": "sampling",
-  "roots/list": "roots",
-};
-
-/** `_meta` keys that pass through to the instance (trace context); the progress token is the relay's own. */
-const PASS_META = ["traceparent", "tracestate", "baggage"];
-
 const CALL_TIMEOUT_MS = 60_000;
-const HUMAN_TIMEOUT_MS = 600_000;
 
 const rpcError = (id: unknown, code: number, message: string): Message =>
   ({ jsonrpc: "2.0", id, error: { code, message } }) as Message;
@@ -104,8 +95,7 @@ export class CallRelay {
     const u = route.u;
     const upId = `mcpfleet-${++this.seq}`;
     const token = params._meta?.progressToken;
-    const meta: Record<string, unknown> = {};
-    for (const k of PASS_META) if (params._meta && k in params._meta) meta[k] = params._meta[k];
+    const meta: Record<string, unknown> = passMeta(params) ?? {};
     if (token !== undefined) meta.progressToken = upId;
     const body = JSON.stringify({
       jsonrpc: "2.0",
